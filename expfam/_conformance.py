@@ -1,0 +1,468 @@
+"""The conformance kit: checks that a family's u, A, h, sampler and overrides agree.
+
+``check_family(family, eta, key=...)`` runs every check and raises one
+``AssertionError`` listing each failure in words; it returns quietly when the
+family is right. Monte Carlo checks use the family's own sampler and pass when
+the estimate lies within ``sigmas`` standard errors (plus a small rounding
+allowance for the dtype); they are deterministic for a given key.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.flatten_util import ravel_pytree
+
+from expfam._family import ExponentialFamily
+
+PyTree = Any
+
+__all__ = ["check_family"]
+
+_DERIVED = (
+    "mean_parameters",
+    "fisher_information",
+    "natural_parameters",
+    "entropy",
+    "cross_entropy",
+    "kl_divergence",
+)
+
+
+class _Report:
+    def __init__(self, family: ExponentialFamily, eta: PyTree) -> None:
+        self.family = family
+        self.eta = eta
+        self.failures: list[str] = []
+
+    def fail(self, check: str, message: str) -> None:
+        self.failures.append(f"[{check}] {message}")
+
+    def raise_if_failed(self) -> None:
+        if self.failures:
+            lines = "\n  ".join(self.failures)
+            raise AssertionError(
+                f"{self.family!r} fails {len(self.failures)} conformance check(s) "
+                f"at eta={_fmt(self.eta)}:\n  {lines}"
+            )
+
+
+def _fmt(tree: PyTree) -> str:
+    leaves = [np.asarray(x) for x in jax.tree_util.tree_leaves(tree)]
+    return "; ".join(np.array2string(x, precision=6, threshold=12) for x in leaves)
+
+
+def _flat(tree: PyTree) -> np.ndarray:
+    return np.asarray(ravel_pytree(tree)[0], dtype=np.float64)
+
+
+def _is_f64(eta: PyTree) -> bool:
+    return jax.tree_util.tree_leaves(eta)[0].dtype == jnp.float64
+
+
+def check_family(
+    family: ExponentialFamily,
+    eta: PyTree,
+    *,
+    key: jax.Array,
+    num_samples: int = 20_000,
+    sigmas: float = 5.0,
+) -> None:
+    """Checks a family at the natural parameter ``eta``; raises on any failure.
+
+    Checks, each reported by name when it fails:
+
+    * ``sampler``: draws have the event shape and lie in the support;
+    * ``normalized``: the density integrates (or sums) to 1 — tanh-sinh
+      quadrature over the support for a 1-D continuous family (over the range of
+      the sampler's draws when it declares no ``support``), summation for a
+      discrete one, importance sampling with a Student-t proposal fitted to the
+      draws otherwise (error bound: ``sigmas`` standard errors). An A that is off
+      by a constant fails here;
+    * ``mean``: ∇A(η) equals the Monte Carlo mean of u;
+    * ``covariance``: ∇²A(η) equals the Monte Carlo covariance of u;
+    * ``round trip``: natural_parameters(mean_parameters(η)) = η;
+    * ``kl``: KL(p, p) = 0, KL(p, q) ≥ 0 and KL(p, q) matches Monte Carlo;
+    * ``entropy`` / ``cross entropy`` / ``base measure``: match Monte Carlo;
+    * ``override <name>``: every derived method the family overrides equals the
+      generic derivation from u and A.
+
+    Args:
+      family: the family under test.
+      eta: a natural parameter (its dtype sets the tolerances).
+      key: a ``jax.random`` key for the sampler.
+      num_samples: Monte Carlo sample size.
+      sigmas: how many standard errors a Monte Carlo estimate may be off.
+    """
+    report = _Report(family, eta)
+    f64 = _is_f64(eta)
+    rtol = 1e-6 if f64 else 2e-3
+    sample_key, q_key = jax.random.split(key)
+
+    xs = family.sample(sample_key, eta, (num_samples,))
+    if jnp.shape(xs) != (num_samples, *family.event_shape):
+        report.fail(
+            "sampler",
+            f"sample(key, eta, ({num_samples},)) has shape {jnp.shape(xs)}, "
+            f"expected {(num_samples, *family.event_shape)}",
+        )
+        report.raise_if_failed()
+    in_support = np.asarray(jax.vmap(family.in_support)(xs))
+    if not in_support.all():
+        bad = np.asarray(xs)[~in_support][:3]
+        report.fail("sampler", f"draws outside the support, e.g. {bad}")
+        report.raise_if_failed()
+
+    log_prob = jax.jit(jax.vmap(family.log_prob, (None, 0)))
+    _check_normalized(report, family, eta, xs, log_prob, sigmas, f64)
+
+    u = np.stack([_flat(t) for t in _rows(jax.vmap(family.sufficient_statistics)(xs))])
+    _check_moments(report, family, eta, u, sigmas, rtol)
+    _check_round_trip(report, family, eta, rtol)
+
+    eta_q = _perturbed(family, eta, q_key)
+    _check_kl(report, family, eta, eta_q, xs, log_prob, sigmas, rtol)
+    _check_overrides(report, family, eta, eta_q, rtol)
+    report.raise_if_failed()
+
+
+def _rows(tree: PyTree) -> list[PyTree]:
+    n = jax.tree_util.tree_leaves(tree)[0].shape[0]
+    leaves, treedef = jax.tree_util.tree_flatten(
+        jax.tree_util.tree_map(np.asarray, tree)
+    )
+    return [treedef.unflatten([leaf[i] for leaf in leaves]) for i in range(n)]
+
+
+def _perturbed(family: ExponentialFamily, eta: PyTree, key: jax.Array) -> PyTree:
+    domain = family.natural_domain
+    z = domain.inverse(eta)
+    flat, unravel = ravel_pytree(z)
+    noise = 0.3 * jax.random.normal(key, flat.shape, flat.dtype)
+    return domain.forward(unravel(flat + noise))
+
+
+def _mc_close(
+    report: _Report,
+    check: str,
+    what: str,
+    values: np.ndarray,
+    expected: float,
+    sigmas: float,
+    rtol: float,
+) -> None:
+    values = np.asarray(values, dtype=np.float64)
+    if not np.all(np.isfinite(values)):
+        report.fail(check, f"{what}: Monte Carlo terms are not all finite")
+        return
+    estimate = values.mean()
+    stderr = values.std(ddof=1) / math.sqrt(values.size)
+    allowance = sigmas * stderr + rtol * (1.0 + abs(expected))
+    if not abs(estimate - expected) <= allowance:
+        report.fail(
+            check,
+            f"{what} = {expected:.8g}, but Monte Carlo gives {estimate:.8g} "
+            f"± {stderr:.2g} (allowed {allowance:.2g})",
+        )
+
+
+# --------------------------------------------------------------------------- #
+# Normalization
+# --------------------------------------------------------------------------- #
+
+
+def _check_normalized(
+    report: _Report,
+    family: ExponentialFamily,
+    eta: PyTree,
+    xs: jax.Array,
+    log_prob: Callable,
+    sigmas: float,
+    f64: bool,
+) -> None:
+    dtype = jax.tree_util.tree_leaves(eta)[0].dtype
+    points = family.enumerate_support()
+    if points is not None:
+        total = float(np.sum(np.exp(np.asarray(log_prob(eta, points), np.float64))))
+        how = "summing over the enumerated support"
+        _report_total(report, total, 1e-8 if f64 else 1e-4, how)
+        return
+    if family.event_shape == () and family.discrete:
+        top = int(np.max(np.asarray(xs)))
+        ks = jnp.arange(0, 2 * top + 50, dtype=dtype)
+        total = float(np.sum(np.exp(np.asarray(log_prob(eta, ks), np.float64))))
+        _report_total(
+            report, total, 1e-8 if f64 else 1e-4, f"summing over 0..{2 * top + 49}"
+        )
+        return
+    if family.event_shape == ():
+        total, missing = _quadrature(family, eta, xs, log_prob)
+        tol = (1e-8 if f64 else 1e-4) + missing
+        _report_total(report, total, tol, "quadrature over the support", low=missing)
+        return
+    _importance_normalization(report, family, eta, xs, log_prob, sigmas)
+
+
+def _report_total(
+    report: _Report, total: float, tol: float, how: str, low: float = 0.0
+) -> None:
+    if not (1.0 - tol - low <= total <= 1.0 + tol):
+        report.fail(
+            "normalized",
+            f"the density has total mass {total:.10g} by {how} "
+            f"(expected 1 within {tol:.1g}); is A(η) off by a constant?",
+        )
+
+
+def _tanh_sinh(a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights of tanh-sinh quadrature on [a, b] (endpoint-safe)."""
+    h = 1.0 / 64
+    t = np.arange(-4.0, 4.0 + h / 2, h)
+    u = 0.5 * math.pi * np.sinh(t)
+    half = 0.5 * (b - a)
+    # distance to the nearer endpoint, computed without cancellation
+    gap = half * 2.0 / (1.0 + np.exp(2.0 * np.abs(u)))
+    x = np.where(u < 0, a + gap, b - gap)
+    w = half * 0.5 * math.pi * np.cosh(t) / np.cosh(u) ** 2 * h
+    keep = (x > a) & (x < b) & (w > 0)
+    return x[keep], w[keep]
+
+
+def _exp_sinh(
+    a: float, scale: float, direction: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights for [a, ∞) (direction +1) or (−∞, a] (direction −1)."""
+    h = 1.0 / 32
+    t = np.arange(-5.0, 4.0, h)
+    e = np.exp(0.5 * math.pi * np.sinh(t))
+    x = a + direction * scale * e
+    w = scale * 0.5 * math.pi * np.cosh(t) * e * h
+    keep = np.isfinite(x) & np.isfinite(w)
+    return x[keep], w[keep]
+
+
+def _quadrature(
+    family: ExponentialFamily, eta: PyTree, xs: jax.Array, log_prob: Callable
+) -> tuple[float, float]:
+    """The mass of a 1-D continuous density; also the mass the range may miss."""
+    draws = np.sort(np.asarray(xs, np.float64))
+    q = np.quantile(draws, [0.001, 0.5, 0.999])
+    spread = max(q[2] - q[0], 1e-300)
+    lo, hi = family.support if family.support is not None else (draws[0], draws[-1])
+    missing = 0.0 if family.support is not None else 20.0 / draws.size
+    cuts = sorted({float(np.clip(c, lo, hi)) for c in q} | {float(lo), float(hi)})
+    nodes, weights = [], []
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        if not b > a:
+            continue
+        if math.isinf(a) and math.isinf(b):
+            continue
+        if math.isinf(a):
+            x, w = _exp_sinh(b, spread, -1.0)
+        elif math.isinf(b):
+            x, w = _exp_sinh(a, spread, 1.0)
+        else:
+            x, w = _tanh_sinh(a, b)
+        nodes.append(x)
+        weights.append(w)
+    x = np.concatenate(nodes)
+    w = np.concatenate(weights)
+    dtype = jax.tree_util.tree_leaves(eta)[0].dtype
+    inside = np.asarray(jax.vmap(family.in_support)(jnp.asarray(x, dtype)))
+    lp = np.asarray(log_prob(eta, jnp.asarray(np.where(inside, x, q[1]), dtype)))
+    density = np.where(inside, np.exp(lp.astype(np.float64)), 0.0)
+    density = np.nan_to_num(density, nan=0.0, posinf=0.0)
+    return float(np.sum(w * density)), missing
+
+
+def _importance_normalization(
+    report: _Report,
+    family: ExponentialFamily,
+    eta: PyTree,
+    xs: jax.Array,
+    log_prob: Callable,
+    sigmas: float,
+) -> None:
+    to_free = jax.vmap(family.free_coordinates)
+    v = np.asarray(to_free(xs), np.float64)
+    n, dim = v.shape
+    mean = v.mean(0)
+    cov = np.cov(v, rowvar=False).reshape(dim, dim) * 1.5**2 + 1e-12 * np.eye(dim)
+    chol = np.linalg.cholesky(cov)
+    nu = 5.0
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((n, dim))
+    g = rng.chisquare(nu, size=(n, 1)) / nu
+    proposal = mean + (z / np.sqrt(g)) @ chol.T
+    # log density of the multivariate Student-t proposal
+    sol = np.linalg.solve(chol, (proposal - mean).T).T
+    maha = np.sum(sol**2, axis=1)
+    log_q = (
+        math.lgamma((nu + dim) / 2)
+        - math.lgamma(nu / 2)
+        - 0.5 * dim * math.log(nu * math.pi)
+        - np.sum(np.log(np.diag(chol)))
+        - 0.5 * (nu + dim) * np.log1p(maha / nu)
+    )
+    dtype = jax.tree_util.tree_leaves(eta)[0].dtype
+    points = jax.vmap(family.from_free_coordinates)(jnp.asarray(proposal, dtype))
+    inside = np.asarray(jax.vmap(family.in_support)(points))
+    safe = jnp.where(
+        jnp.asarray(inside).reshape((-1,) + (1,) * len(family.event_shape)),
+        points,
+        xs[:1],
+    )
+    lp = np.asarray(log_prob(eta, safe), np.float64)
+    weights = np.where(inside, np.exp(np.where(inside, lp, -np.inf) - log_q), 0.0)
+    total = weights.mean()
+    stderr = weights.std(ddof=1) / math.sqrt(n)
+    if not np.isfinite(total) or stderr > 0.05:
+        report.fail(
+            "normalized",
+            f"importance sampling is inconclusive (mass {total:.4g} ± {stderr:.2g}); "
+            "use more samples or a parameter nearer the domain's centre",
+        )
+    elif abs(total - 1.0) > sigmas * stderr + 1e-3:
+        report.fail(
+            "normalized",
+            f"the density has total mass {total:.6g} ± {stderr:.2g} by importance "
+            "sampling (expected 1); is A(η) off by a constant?",
+        )
+
+
+# --------------------------------------------------------------------------- #
+# Moments, round trip, KL, entropy, overrides
+# --------------------------------------------------------------------------- #
+
+
+def _check_moments(
+    report: _Report,
+    family: ExponentialFamily,
+    eta: PyTree,
+    u: np.ndarray,
+    sigmas: float,
+    rtol: float,
+) -> None:
+    n = u.shape[0]
+    mu = _flat(family.mean_parameters(eta))
+    mc_mean = u.mean(0)
+    se = u.std(0, ddof=1) / math.sqrt(n)
+    allowed = sigmas * se + rtol * (1 + np.abs(mu))
+    bad = np.flatnonzero(~(np.abs(mc_mean - mu) <= allowed))
+    if bad.size:
+        i = bad[0]
+        report.fail(
+            "mean",
+            f"∇A(η)[{i}] = {mu[i]:.8g}, but the sampler's mean of u is "
+            f"{mc_mean[i]:.8g} ± {se[i]:.2g} ({bad.size} entries differ)",
+        )
+    fisher = np.asarray(family.fisher_information(eta), np.float64)
+    centered = u - mc_mean
+    products = centered[:, :, None] * centered[:, None, :]
+    mc_cov = products.sum(0) / (n - 1)
+    se_cov = products.std(0, ddof=1) / math.sqrt(n)
+    allowed = sigmas * se_cov + rtol * (1 + np.abs(fisher))
+    bad = np.argwhere(~(np.abs(mc_cov - fisher) <= allowed))
+    if bad.size:
+        i, j = bad[0]
+        report.fail(
+            "covariance",
+            f"∇²A(η)[{i}, {j}] = {fisher[i, j]:.8g}, but the sampler's covariance of "
+            f"u is {mc_cov[i, j]:.8g} ± {se_cov[i, j]:.2g} ({len(bad)} entries differ)",
+        )
+
+
+def _check_round_trip(
+    report: _Report, family: ExponentialFamily, eta: PyTree, rtol: float
+) -> None:
+    mu = family.mean_parameters(eta)
+    try:
+        back = family.natural_parameters(mu)
+    except ValueError as error:
+        report.fail(
+            "round trip", f"natural_parameters(mean_parameters(η)) raised {error}"
+        )
+        return
+    a, b = _flat(eta), _flat(back)
+    scale = max(1.0, float(np.max(np.abs(a))))
+    if not np.allclose(a, b, rtol=rtol, atol=rtol * scale):
+        report.fail(
+            "round trip",
+            f"natural_parameters(mean_parameters(η)) = {_fmt(back)}, not η",
+        )
+
+
+def _check_kl(
+    report: _Report,
+    family: ExponentialFamily,
+    eta: PyTree,
+    eta_q: PyTree,
+    xs: jax.Array,
+    log_prob: Callable,
+    sigmas: float,
+    rtol: float,
+) -> None:
+    scale = 1.0 + abs(float(family.log_partition(eta)))
+    kl_pp = float(family.kl_divergence(eta, eta))
+    if abs(kl_pp) > rtol * scale:
+        report.fail("kl", f"KL(p, p) = {kl_pp:.3g}, not 0")
+    kl_pq = float(family.kl_divergence(eta, eta_q))
+    if kl_pq < -rtol * scale:
+        report.fail("kl", f"KL(p, q) = {kl_pq:.6g} < 0")
+    lp = np.asarray(log_prob(eta, xs), np.float64)
+    lq = np.asarray(log_prob(eta_q, xs), np.float64)
+    _mc_close(report, "kl", "KL(p, q)", lp - lq, kl_pq, sigmas, rtol)
+    try:
+        entropy = float(family.entropy(eta))
+        cross = float(family.cross_entropy(eta, eta_q))
+    except NotImplementedError:
+        return  # a non-constant base measure without E[log h]: nothing to compare
+    _mc_close(report, "entropy", "H(p)", -lp, entropy, sigmas, rtol)
+    _mc_close(report, "cross entropy", "H(p, q)", -lq, cross, sigmas, rtol)
+    log_h = np.asarray(jax.vmap(family.log_base_measure)(xs), np.float64)
+    expected = float(family.expected_log_base_measure(eta))
+    _mc_close(report, "base measure", "E[log h(x)]", log_h, expected, sigmas, rtol)
+
+
+def _check_overrides(
+    report: _Report,
+    family: ExponentialFamily,
+    eta: PyTree,
+    eta_q: PyTree,
+    rtol: float,
+) -> None:
+    mu = family.mean_parameters(eta)
+    arguments = {
+        "mean_parameters": (eta,),
+        "fisher_information": (eta,),
+        "natural_parameters": (mu,),
+        "entropy": (eta,),
+        "cross_entropy": (eta, eta_q),
+        "kl_divergence": (eta, eta_q),
+    }
+    for name in _DERIVED:
+        mine = getattr(type(family), name)
+        generic = getattr(ExponentialFamily, name)
+        if mine is generic:
+            continue
+        args = arguments[name]
+        try:
+            got = _flat(mine(family, *args))
+            want = _flat(generic(family, *args))
+        except NotImplementedError:
+            continue
+        except ValueError as error:
+            report.fail(f"override {name}", f"raised {error}")
+            continue
+        scale = max(1.0, float(np.max(np.abs(want))))
+        if not np.allclose(got, want, rtol=rtol, atol=rtol * scale):
+            report.fail(
+                f"override {name}",
+                f"the override gives {np.array2string(got, precision=8)}, the "
+                f"generic derivation {np.array2string(want, precision=8)}",
+            )

@@ -1,0 +1,355 @@
+"""Natural parameter domains as bijections from unconstrained space.
+
+A domain maps unconstrained coordinates z (any real values) onto the natural
+parameter domain with ``forward`` and back with ``inverse``. Fitting optimizes z,
+so no optimizer step can leave the domain. ``contains`` tells whether a concrete
+value lies in the (open) domain; it is what validation uses.
+
+Leaf domains act elementwise on an array of any shape. ``Product`` combines leaf
+domains for a tuple-valued parameter (e.g. the multivariate normal's vector and
+matrix). Every domain is an immutable, hashable dataclass so a family that holds
+one stays a valid static argument of ``jax.jit``.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+Array = jax.Array
+PyTree = Any
+
+__all__ = [
+    "Domain",
+    "GreaterThan",
+    "Interval",
+    "LessThan",
+    "NegativeDefinite",
+    "PositiveDefinite",
+    "Product",
+    "Real",
+    "Simplex",
+    "Stack",
+    "greater_than",
+    "interval",
+    "less_than",
+    "negative",
+    "negative_definite",
+    "positive",
+    "positive_definite",
+    "product",
+    "real",
+    "simplex",
+    "stack",
+]
+
+
+def _softplus_inverse(y: Array) -> Array:
+    # log(exp(y) - 1) = y + log(1 - exp(-y)), stable for small and large y.
+    return y + jnp.log(-jnp.expm1(-y))
+
+
+class Domain(abc.ABC):
+    """A bijection from unconstrained coordinates onto a parameter domain."""
+
+    @abc.abstractmethod
+    def forward(self, z: PyTree) -> PyTree:
+        """Maps unconstrained coordinates to a point of the domain."""
+
+    @abc.abstractmethod
+    def inverse(self, eta: PyTree) -> PyTree:
+        """Maps a point of the domain to its unconstrained coordinates."""
+
+    @abc.abstractmethod
+    def contains(self, eta: PyTree) -> Array:
+        """Whether every entry of ``eta`` lies in the domain (a boolean scalar)."""
+
+    def describe(self) -> str:
+        """A short human-readable statement of the domain, used in errors."""
+        return type(self).__name__
+
+
+@dataclasses.dataclass(frozen=True)
+class Real(Domain):
+    """All finite reals: the identity map."""
+
+    def forward(self, z: Array) -> Array:
+        return z
+
+    def inverse(self, eta: Array) -> Array:
+        return eta
+
+    def contains(self, eta: Array) -> Array:
+        return jnp.all(jnp.isfinite(eta))
+
+    def describe(self) -> str:
+        return "finite reals"
+
+
+@dataclasses.dataclass(frozen=True)
+class GreaterThan(Domain):
+    """The open half-line (low, ∞): eta = low + softplus(z)."""
+
+    low: float = 0.0
+
+    def forward(self, z: Array) -> Array:
+        return self.low + jax.nn.softplus(z)
+
+    def inverse(self, eta: Array) -> Array:
+        return _softplus_inverse(eta - self.low)
+
+    def contains(self, eta: Array) -> Array:
+        return jnp.all(jnp.isfinite(eta) & (eta > self.low))
+
+    def describe(self) -> str:
+        return f"values > {self.low:g}"
+
+
+@dataclasses.dataclass(frozen=True)
+class LessThan(Domain):
+    """The open half-line (-∞, high): eta = high - softplus(z)."""
+
+    high: float = 0.0
+
+    def forward(self, z: Array) -> Array:
+        return self.high - jax.nn.softplus(z)
+
+    def inverse(self, eta: Array) -> Array:
+        return _softplus_inverse(self.high - eta)
+
+    def contains(self, eta: Array) -> Array:
+        return jnp.all(jnp.isfinite(eta) & (eta < self.high))
+
+    def describe(self) -> str:
+        return f"values < {self.high:g}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Interval(Domain):
+    """The open interval (low, high): eta = low + (high - low) sigmoid(z)."""
+
+    low: float
+    high: float
+
+    def __post_init__(self) -> None:
+        if not self.low < self.high:
+            raise ValueError(
+                f"Interval(low={self.low}, high={self.high}): low must be < high"
+            )
+
+    def forward(self, z: Array) -> Array:
+        return self.low + (self.high - self.low) * jax.nn.sigmoid(z)
+
+    def inverse(self, eta: Array) -> Array:
+        t = (eta - self.low) / (self.high - self.low)
+        return jnp.log(t) - jnp.log1p(-t)
+
+    def contains(self, eta: Array) -> Array:
+        return jnp.all((eta > self.low) & (eta < self.high))
+
+    def describe(self) -> str:
+        return f"values in ({self.low:g}, {self.high:g})"
+
+
+@dataclasses.dataclass(frozen=True)
+class Simplex(Domain):
+    """The open probability simplex in R^k, from k - 1 logits against the last.
+
+    forward(z) = softmax([z, 0]); inverse(p) = log(p[:-1] / p[-1]).
+    """
+
+    def forward(self, z: Array) -> Array:
+        zeros = jnp.zeros(z.shape[:-1] + (1,), z.dtype)
+        return jax.nn.softmax(jnp.concatenate([z, zeros], axis=-1), axis=-1)
+
+    def inverse(self, eta: Array) -> Array:
+        return jnp.log(eta[..., :-1]) - jnp.log(eta[..., -1:])
+
+    def contains(self, eta: Array) -> Array:
+        tol = 10 * jnp.finfo(jnp.result_type(eta, float)).eps * eta.shape[-1]
+        return jnp.all(eta > 0) & jnp.all(jnp.abs(jnp.sum(eta, -1) - 1) <= tol)
+
+    def describe(self) -> str:
+        return "points of the open probability simplex"
+
+
+def _fill_lower(v: Array, d: int) -> Array:
+    rows, cols = jnp.tril_indices(d)
+    return jnp.zeros(v.shape[:-1] + (d, d), v.dtype).at[..., rows, cols].set(v)
+
+
+@dataclasses.dataclass(frozen=True)
+class PositiveDefinite(Domain):
+    """Symmetric positive-definite d × d matrices through a Cholesky factor.
+
+    z holds the d(d + 1)/2 entries of the lower triangle (row-major); the
+    diagonal passes through softplus, so L has a positive diagonal and
+    eta = L Lᵀ is positive definite for every z.
+    """
+
+    d: int
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.d, int) and self.d >= 1):
+            raise ValueError(f"PositiveDefinite(d={self.d!r}): d must be an int >= 1")
+
+    def _cholesky_from(self, z: Array) -> Array:
+        L = _fill_lower(z, self.d)
+        diag = jnp.diagonal(L, axis1=-2, axis2=-1)
+        idx = jnp.arange(self.d)
+        return L.at[..., idx, idx].set(jax.nn.softplus(diag))
+
+    def forward(self, z: Array) -> Array:
+        L = self._cholesky_from(z)
+        return L @ jnp.swapaxes(L, -1, -2)
+
+    def inverse(self, eta: Array) -> Array:
+        L = jnp.linalg.cholesky(eta)
+        idx = jnp.arange(self.d)
+        L = L.at[..., idx, idx].set(_softplus_inverse(L[..., idx, idx]))
+        rows, cols = jnp.tril_indices(self.d)
+        return L[..., rows, cols]
+
+    def contains(self, eta: Array) -> Array:
+        if eta.shape[-2:] != (self.d, self.d):
+            return jnp.asarray(False)
+        sym = jnp.allclose(eta, jnp.swapaxes(eta, -1, -2), rtol=1e-5, atol=0)
+        chol = jnp.linalg.cholesky(eta)
+        return sym & jnp.all(jnp.isfinite(chol))
+
+    def describe(self) -> str:
+        return f"symmetric positive-definite {self.d}×{self.d} matrices"
+
+
+@dataclasses.dataclass(frozen=True)
+class NegativeDefinite(Domain):
+    """Symmetric negative-definite d × d matrices: the negative of PositiveDefinite."""
+
+    d: int
+
+    def forward(self, z: Array) -> Array:
+        return -PositiveDefinite(self.d).forward(z)
+
+    def inverse(self, eta: Array) -> Array:
+        return PositiveDefinite(self.d).inverse(-eta)
+
+    def contains(self, eta: Array) -> Array:
+        return PositiveDefinite(self.d).contains(-eta)
+
+    def describe(self) -> str:
+        return f"symmetric negative-definite {self.d}×{self.d} matrices"
+
+
+@dataclasses.dataclass(frozen=True)
+class Stack(Domain):
+    """Scalar domains side by side along the last axis of one array.
+
+    For a family whose η is one vector with entries of different kinds, e.g. the
+    normal's (η1 real, η2 < 0): ``stack(real(), negative())``.
+    """
+
+    domains: tuple[Domain, ...]
+
+    def _apply(self, method: str, v: Array) -> Array:
+        if v.shape[-1:] != (len(self.domains),):
+            raise ValueError(
+                f"Stack of {len(self.domains)} domains got shape {v.shape}"
+            )
+        parts = [getattr(d, method)(v[..., i]) for i, d in enumerate(self.domains)]
+        return jnp.stack(parts, axis=-1)
+
+    def forward(self, z: Array) -> Array:
+        return self._apply("forward", z)
+
+    def inverse(self, eta: Array) -> Array:
+        return self._apply("inverse", eta)
+
+    def contains(self, eta: Array) -> Array:
+        if jnp.shape(eta)[-1:] != (len(self.domains),):
+            return jnp.asarray(False)
+        ok = [d.contains(eta[..., i]) for i, d in enumerate(self.domains)]
+        return jnp.all(jnp.stack(ok))
+
+    def describe(self) -> str:
+        return "[" + ", ".join(d.describe() for d in self.domains) + "]"
+
+
+@dataclasses.dataclass(frozen=True)
+class Product(Domain):
+    """A tuple of domains for a tuple-valued parameter, one domain per entry."""
+
+    domains: tuple[Domain, ...]
+
+    def forward(self, z: tuple) -> tuple:
+        return tuple(d.forward(zi) for d, zi in zip(self.domains, z, strict=True))
+
+    def inverse(self, eta: tuple) -> tuple:
+        return tuple(d.inverse(e) for d, e in zip(self.domains, eta, strict=True))
+
+    def contains(self, eta: tuple) -> Array:
+        if not isinstance(eta, (tuple, list)) or len(eta) != len(self.domains):
+            return jnp.asarray(False)
+        ok = [d.contains(e) for d, e in zip(self.domains, eta, strict=True)]
+        return jnp.all(jnp.stack([jnp.asarray(o) for o in ok]))
+
+    def describe(self) -> str:
+        return "(" + ", ".join(d.describe() for d in self.domains) + ")"
+
+
+def real() -> Real:
+    """All finite reals (identity)."""
+    return Real()
+
+
+def positive() -> GreaterThan:
+    """Positive reals, through softplus."""
+    return GreaterThan(0.0)
+
+
+def negative() -> LessThan:
+    """Negative reals, through -softplus."""
+    return LessThan(0.0)
+
+
+def greater_than(low: float) -> GreaterThan:
+    """Reals above ``low``, through ``low + softplus``."""
+    return GreaterThan(float(low))
+
+
+def less_than(high: float) -> LessThan:
+    """Reals below ``high``, through ``high - softplus``."""
+    return LessThan(float(high))
+
+
+def interval(low: float, high: float) -> Interval:
+    """The open interval (low, high), through a scaled sigmoid."""
+    return Interval(float(low), float(high))
+
+
+def simplex() -> Simplex:
+    """The open probability simplex, from logits against the last category."""
+    return Simplex()
+
+
+def positive_definite(d: int) -> PositiveDefinite:
+    """Symmetric positive-definite d × d matrices, through a Cholesky factor."""
+    return PositiveDefinite(d)
+
+
+def negative_definite(d: int) -> NegativeDefinite:
+    """Symmetric negative-definite d × d matrices, through a Cholesky factor."""
+    return NegativeDefinite(d)
+
+
+def stack(*domains: Domain) -> Stack:
+    """A vector parameter whose i-th entry lies in ``domains[i]``."""
+    return Stack(tuple(domains))
+
+
+def product(*domains: Domain) -> Product:
+    """A domain for a tuple-valued parameter, one domain per entry."""
+    return Product(tuple(domains))

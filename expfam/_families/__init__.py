@@ -1,0 +1,1 @@
+"""The built-in families, grouped by kind (one module per group)."""

@@ -1,0 +1,46 @@
+"""Eager input checks that stay out of the way of jit, vmap and grad.
+
+Every check looks at concrete values only. A traced value (inside ``jax.jit``,
+``jax.vmap`` or ``jax.grad``) is let through unchecked: the caller's jitted code
+is documented as unchecked, and fitting checks its data once, eagerly, before
+the compiled loop starts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import numpy as np
+
+__all__ = ["describe_value", "family_error", "is_concrete"]
+
+
+def is_concrete(*trees: Any) -> bool:
+    """Whether no leaf of ``trees`` is a JAX tracer."""
+    leaves = jax.tree_util.tree_leaves(trees)
+    return not any(isinstance(leaf, jax.core.Tracer) for leaf in leaves)
+
+
+def describe_value(value: Any, limit: int = 6) -> str:
+    """A short printable form of a value (a scalar, an array head, a tuple)."""
+    if isinstance(value, (tuple, list)):
+        return "(" + ", ".join(describe_value(v, limit) for v in value) + ")"
+    if isinstance(value, dict):
+        items = ", ".join(f"{k}={describe_value(v, limit)}" for k, v in value.items())
+        return "{" + items + "}"
+    try:
+        arr = np.asarray(value)
+    except Exception:
+        return repr(value)
+    if arr.ndim == 0:
+        return repr(arr.item())
+    flat = arr.reshape(-1)
+    head = ", ".join(repr(v.item()) for v in flat[:limit])
+    more = ", …" if flat.size > limit else ""
+    return f"array(shape={arr.shape}, [{head}{more}])"
+
+
+def family_error(family: Any, message: str) -> ValueError:
+    """A ``ValueError`` whose message starts with the family's name."""
+    return ValueError(f"{family!r}: {message}")
