@@ -8,6 +8,13 @@ the maximum-likelihood residual and the MLE, for built-in and new families.
 from importlib.metadata import PackageNotFoundError, version
 
 from expfam import domains
+# TEMPORARY during parallel development: star imports, made explicit before merge.
+from expfam._families._circular import *  # noqa: F403
+from expfam._families._counts import *  # noqa: F403
+from expfam._families._gamma import *  # noqa: F403
+from expfam._families._gaussian import *  # noqa: F403
+from expfam._families._matrix import *  # noqa: F403
+from expfam._families._simplex import *  # noqa: F403
 from expfam._families._counts import Poisson
 from expfam._families._gamma import Gamma
 from expfam._families._gaussian import MultivariateNormal, Normal

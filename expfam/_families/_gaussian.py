@@ -121,7 +121,8 @@ class MultivariateNormal(ExponentialFamily):
         p = self._params_from(eta)
         chol = jnp.linalg.cholesky(p["covariance"])
         z = jax.random.normal(key, (*shape, self.d), eta[0].dtype)
-        return p["mean"] + z @ chol.T
+        mean = jnp.reshape(p["mean"], (1,) * len(shape) + (self.d,))
+        return mean + z @ chol.T
 
     def _natural_from(self, mean: Array, covariance: Array) -> tuple[Array, Array]:
         chol = jnp.linalg.cholesky(covariance)

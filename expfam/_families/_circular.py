@@ -1,0 +1,3 @@
+"""_circular families."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""_matrix families."""
+
+__all__: list[str] = []

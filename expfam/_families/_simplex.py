@@ -1,0 +1,3 @@
+"""_simplex families."""
+
+__all__: list[str] = []

@@ -1,0 +1,72 @@
+"""The conformance kit over every built-in family, and that it catches bugs."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import pytest
+
+import expfam as ef
+from expfam.testing import check_family
+from tests.helpers import natural
+from tests.registry import CASES, IDS
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_conformance(case, dtype):
+    eta = natural(case, case.typical, dtype)
+    check_family(case.family, eta, key=jax.random.key(0))
+
+
+def _poisson_like(offset=0.0, mean_bias=1.0):
+    return ef.family(
+        sufficient_statistics=lambda x: jnp.asarray(x, float),
+        log_partition=lambda e: jnp.exp(e) + offset,
+        natural_domain=ef.domains.real(),
+        log_base_measure=lambda x: -jax.scipy.special.gammaln(x + 1.0),
+        sample=lambda k, e, s: jax.random.poisson(k, mean_bias * jnp.exp(e), s).astype(
+            float
+        ),
+        discrete=True,
+        name="poisson-like",
+    )
+
+
+def test_kit_catches_log_partition_off_by_a_constant():
+    with pytest.raises(AssertionError, match="normalized"):
+        check_family(_poisson_like(offset=0.01), jnp.log(3.0), key=jax.random.key(1))
+
+
+def test_kit_catches_a_wrong_sampler():
+    with pytest.raises(AssertionError, match="mean"):
+        check_family(_poisson_like(mean_bias=1.05), jnp.log(3.0), key=jax.random.key(1))
+
+
+def test_kit_catches_a_wrong_override():
+    class BadEntropy(ef.ExponentialFamily):
+        sufficient_statistics = staticmethod(lambda x: jnp.stack([x, x * x]))
+        natural_domain = ef.domains.stack(ef.domains.real(), ef.domains.negative())
+        support = (-jnp.inf, jnp.inf)
+
+        def log_partition(self, eta):
+            return ef.Normal().log_partition(eta)
+
+        def sample(self, key, eta, shape=()):
+            return ef.Normal().sample(key, eta, shape)
+
+        def entropy(self, eta):
+            return 1.01 * ef.Normal().entropy(eta)
+
+        def __hash__(self):
+            return 7
+
+        def __eq__(self, other):
+            return type(other) is type(self)
+
+    eta = ef.Normal().natural_from(mean=0.0, variance=1.0)
+    with pytest.raises(AssertionError, match="override entropy"):
+        check_family(BadEntropy(), eta, key=jax.random.key(2))
+
+
+def test_kit_passes_a_correct_custom_family():
+    check_family(_poisson_like(), jnp.log(2.5), key=jax.random.key(3))
