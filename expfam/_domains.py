@@ -53,6 +53,25 @@ def _softplus_inverse(y: Array) -> Array:
     return y + jnp.log(-jnp.expm1(-y))
 
 
+def _inside_above(value: Array, low: float) -> Array:
+    """``value`` clamped to the smallest float strictly above ``low``.
+
+    A transform that saturates (softplus → 0, sigmoid → 0) in finite precision
+    would otherwise return the excluded boundary itself.
+    """
+    dtype = jnp.result_type(value)
+    if low == 0:
+        floor = jnp.asarray(jnp.finfo(dtype).tiny, dtype)  # no subnormals (FTZ)
+    else:
+        floor = jnp.nextafter(jnp.asarray(low, dtype), jnp.asarray(jnp.inf, dtype))
+    return jnp.maximum(value, floor)
+
+
+def _inside_below(value: Array, high: float) -> Array:
+    """``value`` clamped to the largest float strictly below ``high``."""
+    return -_inside_above(-value, -high)
+
+
 class Domain(abc.ABC):
     """A bijection from unconstrained coordinates onto a parameter domain."""
 
@@ -97,7 +116,7 @@ class GreaterThan(Domain):
     low: float = 0.0
 
     def forward(self, z: Array) -> Array:
-        return self.low + jax.nn.softplus(z)
+        return _inside_above(self.low + jax.nn.softplus(z), self.low)
 
     def inverse(self, eta: Array) -> Array:
         return _softplus_inverse(eta - self.low)
@@ -116,7 +135,7 @@ class LessThan(Domain):
     high: float = 0.0
 
     def forward(self, z: Array) -> Array:
-        return self.high - jax.nn.softplus(z)
+        return _inside_below(self.high - jax.nn.softplus(z), self.high)
 
     def inverse(self, eta: Array) -> Array:
         return _softplus_inverse(self.high - eta)
@@ -142,7 +161,8 @@ class Interval(Domain):
             )
 
     def forward(self, z: Array) -> Array:
-        return self.low + (self.high - self.low) * jax.nn.sigmoid(z)
+        eta = self.low + (self.high - self.low) * jax.nn.sigmoid(z)
+        return _inside_below(_inside_above(eta, self.low), self.high)
 
     def inverse(self, eta: Array) -> Array:
         t = (eta - self.low) / (self.high - self.low)

@@ -35,7 +35,7 @@ from jax.flatten_util import ravel_pytree
 
 from expfam import _stats
 from expfam._domains import Domain
-from expfam._newton import solve_natural
+from expfam._newton import natural_by_newton
 from expfam._tree import tree_sub, tree_vdot
 from expfam._validation import describe_value, family_error, is_concrete
 
@@ -252,12 +252,10 @@ class ExponentialFamily(abc.ABC):
         float64 (1e-5 in float32). Never silently unconverged: on concrete input
         a failed solve raises ``ValueError`` (μ outside the mean domain, e.g. on
         its boundary where the MLE does not exist); under jit/vmap the entries of
-        an unconverged solve are NaN.
+        an unconverged solve are NaN. Gradients come from the implicit function
+        theorem, dη = (∇²A)⁻¹ dμ, not from differentiating the iterations.
         """
-        result = solve_natural(self, mu, self.natural_parameters_guess(mu))
-        return jax.tree_util.tree_map(
-            lambda e: jnp.where(result.converged, e, jnp.nan), result.natural
-        )
+        return natural_by_newton(self, mu)
 
     @_derived({"eta": "natural"})
     def expected_log_base_measure(self, eta: PyTree) -> Array:

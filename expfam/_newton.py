@@ -15,6 +15,7 @@ NaN under tracing, as documented there).
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jax
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 PyTree = Any
 
-__all__ = ["NewtonResult", "default_tolerance", "solve_natural"]
+__all__ = ["NewtonResult", "default_tolerance", "natural_by_newton", "solve_natural"]
 
 _STEP_HALVINGS = 30
 
@@ -124,3 +125,28 @@ def solve_natural(
     z, _, F, it, converged, _ = jax.lax.while_loop(cond, body, init)
     converged = converged & jnp.all(jnp.isfinite(F))
     return NewtonResult(eta_of(z), converged, it)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
+def natural_by_newton(family: ExponentialFamily, mu: PyTree) -> PyTree:
+    """η with ∇A(η) = μ by ``solve_natural``; NaN where it did not converge.
+
+    Differentiable by the implicit function theorem: dη = (∇²A(η))⁻¹ dμ (least
+    squares, for parameters with redundant entries), so ``jax.grad`` never
+    differentiates through the iterations.
+    """
+    result = solve_natural(family, mu, family.natural_parameters_guess(mu))
+    return jax.tree_util.tree_map(
+        lambda e: jnp.where(result.converged, e, jnp.nan), result.natural
+    )
+
+
+@natural_by_newton.defjvp
+def _natural_by_newton_jvp(family, primals, tangents):
+    (mu,), (dmu,) = primals, tangents
+    eta = natural_by_newton(family, mu)
+    flat_eta, unravel = ravel_pytree(eta)
+    hessian = jax.hessian(lambda f: family.log_partition(unravel(f)))(flat_eta)
+    flat_dmu = ravel_pytree(dmu)[0].astype(flat_eta.dtype)
+    deta = jnp.linalg.lstsq(hessian, flat_dmu)[0]
+    return eta, unravel(deta)

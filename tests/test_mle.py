@@ -1,0 +1,85 @@
+"""The MLE and the batch helpers: moment matching, inputs of every kind, accuracy."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import expfam as ef
+from tests.helpers import flat, natural, tree_allclose
+from tests.registry import CASES, IDS
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_mle_moment_matches(case):
+    """∇A(η̂) = ū, and η̂ recovers the truth within Monte Carlo error."""
+    with jax.enable_x64(True):
+        fam = case.family
+        eta = natural(case, case.typical, "float64")
+        n = 20_000
+        xs = fam.sample(jax.random.key(7), eta, (n,))
+        eta_hat = fam.mle(xs)
+        u_bar = fam.average_sufficient_statistics(xs)
+        tree_allclose(fam.mean_parameters(eta_hat), u_bar, rtol=1e-8, atol=1e-10)
+        # The residual at the MLE vanishes (the likelihood's gradient).
+        assert np.abs(flat(fam.residual(eta_hat, xs))).max() < 1e-8 * (
+            1 + np.abs(flat(u_bar)).max()
+        )
+        # Asymptotic normality: η̂ − η ≈ N(0, I⁻¹/n); check in the Fisher metric.
+        diff = flat(eta_hat) - flat(eta)
+        fisher = np.asarray(fam.fisher_information(eta))
+        stat = n * diff @ fisher @ diff  # ≈ χ² with dim(η) degrees of freedom
+        dim = np.linalg.matrix_rank(fisher)
+        assert stat < dim + 8 * np.sqrt(2 * dim) + 10, stat
+
+
+def test_mle_same_answer_for_every_input_kind(tmp_path):
+    gamma = ef.Gamma()
+    rng = np.random.default_rng(0)
+    data = rng.gamma(2.0, 1 / 3.0, size=10_001).astype(np.float32)
+    path = tmp_path / "data.f32"
+    data.tofile(path)
+    memmap = np.memmap(path, dtype=np.float32, mode="r", shape=(10_001,))
+    chunks = [data[i : i + 1000] for i in range(0, data.size, 1000)]
+    answers = [
+        gamma.mle(jnp.asarray(data)),
+        gamma.mle(data),
+        gamma.mle(memmap),
+        gamma.mle(iter(chunks)),
+        gamma.mle(chunks),
+    ]
+    for other in answers[1:]:
+        tree_allclose(other, answers[0], rtol=1e-5)
+    params = gamma.params_from(answers[0])
+    assert abs(params["shape"] - 2.0) < 0.1 and abs(params["rate"] - 3.0) < 0.15
+
+
+def test_weighted_average_matches_repeated_data():
+    normal = ef.Normal()
+    xs = jnp.array([1.0, 2.0, 5.0])
+    weighted = normal.average_sufficient_statistics(xs, weights=jnp.array([2.0, 0.0, 1.0]))
+    repeated = normal.average_sufficient_statistics(jnp.array([1.0, 1.0, 5.0]))
+    tree_allclose(weighted, repeated, rtol=1e-6)
+
+
+def test_float32_average_of_1e8_samples_is_accurate():
+    """10^8 float32 samples average to within 1e-6 of the float64 reference."""
+    rng = np.random.default_rng(1)
+    n = 100_000_000
+    xs = rng.standard_normal(n, dtype=np.float32)
+    xs += np.float32(3.0)
+    u_bar = np.asarray(ef.Normal().average_sufficient_statistics(xs), np.float64)
+    x64 = xs.astype(np.float64)
+    reference = np.array([x64.mean(), np.mean(x64 * x64)])
+    del x64
+    np.testing.assert_allclose(u_bar, reference, rtol=1e-6)
+
+
+def test_chunked_and_iterable_inputs_are_validated():
+    poisson = ef.Poisson()
+    with pytest.raises(ValueError, match=r"Poisson.*chunk 1"):
+        poisson.mle([np.array([1.0, 2.0]), np.array([3.0, -1.0])])
+    with pytest.raises(ValueError, match="no data"):
+        poisson.mle([])

@@ -1,0 +1,99 @@
+"""Bad input raises a ValueError that names the family and the value."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import expfam as ef
+from tests.helpers import natural
+from tests.registry import CASES, IDS
+
+
+def _family_name(case):
+    return type(case.family).__name__
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_data_outside_the_support_is_named(case):
+    eta = natural(case, case.typical, "float32")
+    for bad in case.bad_data:
+        with pytest.raises(ValueError, match=_family_name(case)) as info:
+            case.family.log_prob(eta, jnp.asarray(bad))
+        assert "NaN" in str(info.value) or "support" in str(info.value)
+        good = case.family.sample(jax.random.key(0), eta, (4,))
+        batch = jnp.concatenate([good, jnp.asarray(bad, good.dtype)[None]], axis=0)
+        with pytest.raises(ValueError, match=r"xs\[4\]"):
+            case.family.mle(batch)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_wrong_event_shape_is_named(case):
+    eta = natural(case, case.typical, "float32")
+    x = case.family.sample(jax.random.key(0), eta, (3,))
+    with pytest.raises(ValueError, match="shape"):
+        case.family.log_prob(eta, x)  # a batch where one observation is expected
+    with pytest.raises(ValueError, match="shape"):
+        case.family.average_sufficient_statistics(x[0])  # an observation, no batch
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_natural_parameter_outside_the_domain_is_named(case):
+    eta = natural(case, case.typical, "float32")
+    nan_eta = jax.tree_util.tree_map(lambda e: jnp.full_like(e, jnp.nan), eta)
+    x = case.family.sample(jax.random.key(0), eta, ())
+    for method, args in [
+        ("log_prob", (nan_eta, x)),
+        ("mean_parameters", (nan_eta,)),
+        ("entropy", (nan_eta,)),
+        ("kl_divergence", (eta, nan_eta)),
+        ("sample", (jax.random.key(0), nan_eta, (2,))),
+    ]:
+        with pytest.raises(ValueError, match=_family_name(case)):
+            getattr(case.family, method)(*args)
+    wrong_shape = jax.tree_util.tree_map(lambda e: jnp.zeros((*e.shape, 2)), eta)
+    with pytest.raises(ValueError, match="natural parameter"):
+        case.family.mean_parameters(wrong_shape)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_natural_from_keywords_are_checked(case):
+    params = dict(case.typical)
+    missing = dict(params)
+    missing.pop(next(iter(missing)))
+    with pytest.raises(ValueError, match="missing keyword"):
+        case.family.natural_from(**missing)
+    with pytest.raises(ValueError, match="unknown keyword.*bogus"):
+        case.family.natural_from(**params, bogus=1.0)
+
+
+def test_natural_from_values_outside_the_domain():
+    with pytest.raises(ValueError, match=r"Normal\(\).*variance=-1.0"):
+        ef.Normal().natural_from(mean=0.0, variance=-1.0)
+    with pytest.raises(ValueError, match="Gamma"):
+        ef.Gamma().natural_from(shape=-2.0, rate=1.0)
+    with pytest.raises(ValueError, match="Poisson"):
+        ef.Poisson().natural_from(rate=0.0)
+
+
+def test_mle_on_the_boundary_of_the_mean_domain():
+    # All observations equal: zero variance, no maximum of the likelihood.
+    with pytest.raises(ValueError, match="Normal.*no solution"):
+        ef.Normal().mle(jnp.ones(10))
+
+
+def test_weights_are_checked():
+    xs = jnp.arange(4.0)
+    with pytest.raises(ValueError, match="weights"):
+        ef.Normal().average_sufficient_statistics(xs, weights=jnp.ones(3))
+    with pytest.raises(ValueError, match="weights"):
+        ef.Normal().average_sufficient_statistics(xs, weights=-jnp.ones(4))
+
+
+def test_traced_values_are_not_checked():
+    normal = ef.Normal()
+    # A NaN reaches jit unchecked and propagates, as documented.
+    out = jax.jit(normal.log_prob)(jnp.array([0.0, -0.5]), jnp.nan)
+    assert np.isnan(out)
