@@ -9,6 +9,7 @@ allowance for the dtype); they are deterministic for a given key.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -257,7 +258,7 @@ def _quadrature(
     missing = 0.0 if family.support is not None else 20.0 / draws.size
     cuts = sorted({float(np.clip(c, lo, hi)) for c in q} | {float(lo), float(hi)})
     nodes, weights = [], []
-    for a, b in zip(cuts[:-1], cuts[1:]):
+    for a, b in itertools.pairwise(cuts):
         if not b > a:
             continue
         if math.isinf(a) and math.isinf(b):

@@ -183,7 +183,7 @@ class Simplex(Domain):
     """
 
     def forward(self, z: Array) -> Array:
-        zeros = jnp.zeros(z.shape[:-1] + (1,), z.dtype)
+        zeros = jnp.zeros((*z.shape[:-1], 1), z.dtype)
         return jax.nn.softmax(jnp.concatenate([z, zeros], axis=-1), axis=-1)
 
     def inverse(self, eta: Array) -> Array:
@@ -199,7 +199,7 @@ class Simplex(Domain):
 
 def _fill_lower(v: Array, d: int) -> Array:
     rows, cols = jnp.tril_indices(d)
-    return jnp.zeros(v.shape[:-1] + (d, d), v.dtype).at[..., rows, cols].set(v)
+    return jnp.zeros((*v.shape[:-1], d, d), v.dtype).at[..., rows, cols].set(v)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -420,7 +420,9 @@ class ExponentialFamily(abc.ABC):
                 expected
             ) and all(
                 jnp.shape(a) == e.shape
-                for a, e in zip(leaves, jax.tree_util.tree_leaves(expected))
+                for a, e in zip(
+                    leaves, jax.tree_util.tree_leaves(expected), strict=False
+                )
             )
         except (TypeError, ValueError):
             same = False

@@ -47,7 +47,7 @@ def blocked_sum(values: jax.Array) -> jax.Array:
         if pad:
             widths = [(0, pad)] + [(0, 0)] * (values.ndim - 1)
             values = jnp.pad(values, widths)
-        values = values.reshape((rows, _BLOCK) + values.shape[1:]).sum(axis=1)
+        values = values.reshape((rows, _BLOCK, *values.shape[1:])).sum(axis=1)
     return values.sum(axis=0)
 
 
@@ -124,7 +124,11 @@ def chunked_average(
         leaves, treedef = jax.tree_util.tree_flatten(sums)
         dtype = leaves[0].dtype
         leaves64 = [np.asarray(leaf, dtype=np.float64) for leaf in leaves]
-        total = leaves64 if total is None else [a + b for a, b in zip(total, leaves64)]
+        total = (
+            leaves64
+            if total is None
+            else [a + b for a, b in zip(total, leaves64, strict=False)]
+        )
         count += float(n)
     if total is None:
         raise ValueError(f"{family!r}: no data (an empty iterable of chunks)")

@@ -19,7 +19,9 @@ def tree_allclose(a: Any, b: Any, *, rtol: float, atol: float = 0.0) -> None:
     """Asserts two pytrees agree leafwise (same structure, allclose values)."""
     sa, sb = jax.tree_util.tree_structure(a), jax.tree_util.tree_structure(b)
     assert sa == sb, f"structures differ: {sa} vs {sb}"
-    for x, y in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b), strict=True):
+    for x, y in zip(
+        jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b), strict=True
+    ):
         np.testing.assert_allclose(
             np.asarray(x, np.float64), np.asarray(y, np.float64), rtol=rtol, atol=atol
         )

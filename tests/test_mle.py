@@ -59,7 +59,9 @@ def test_mle_same_answer_for_every_input_kind(tmp_path):
 def test_weighted_average_matches_repeated_data():
     normal = ef.Normal()
     xs = jnp.array([1.0, 2.0, 5.0])
-    weighted = normal.average_sufficient_statistics(xs, weights=jnp.array([2.0, 0.0, 1.0]))
+    weighted = normal.average_sufficient_statistics(
+        xs, weights=jnp.array([2.0, 0.0, 1.0])
+    )
     repeated = normal.average_sufficient_statistics(jnp.array([1.0, 1.0, 5.0]))
     tree_allclose(weighted, repeated, rtol=1e-6)
 

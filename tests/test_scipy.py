@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tests.helpers import flat, natural
-from tests.registry import CASES, IDS
+from tests.registry import CASES
 
 SCIPY_CASES = [c for c in CASES if c.scipy is not None]
 SCIPY_IDS = [c.id for c in SCIPY_CASES]
@@ -46,9 +46,11 @@ def test_log_prob_matches_scipy(case, dtype):
         )
 
 
-@pytest.mark.parametrize("case", [c for c in SCIPY_CASES if c.moments], ids=[
-    c.id for c in SCIPY_CASES if c.moments
-])
+@pytest.mark.parametrize(
+    "case",
+    [c for c in SCIPY_CASES if c.moments],
+    ids=[c.id for c in SCIPY_CASES if c.moments],
+)
 def test_moments_match_scipy(case, dtype):
     rtol, atol = _tol(dtype)
     for params in _draws(case, dtype):
@@ -58,12 +60,16 @@ def test_moments_match_scipy(case, dtype):
         fisher = np.asarray(case.family.fisher_information(eta), np.float64)
         mean, var = case.moments(mu, fisher, params)
         ref_mean, ref_var = (
-            case.scipy_moments(dist) if case.scipy_moments else (dist.mean(), dist.var())
+            case.scipy_moments(dist)
+            if case.scipy_moments
+            else (dist.mean(), dist.var())
         )
-        np.testing.assert_allclose(mean, ref_mean, rtol=rtol, atol=atol,
-                                   err_msg=f"mean, params={params}")
-        np.testing.assert_allclose(var, ref_var, rtol=rtol, atol=atol,
-                                   err_msg=f"variance, params={params}")
+        np.testing.assert_allclose(
+            mean, ref_mean, rtol=rtol, atol=atol, err_msg=f"mean, params={params}"
+        )
+        np.testing.assert_allclose(
+            var, ref_var, rtol=rtol, atol=atol, err_msg=f"variance, params={params}"
+        )
 
 
 @pytest.mark.parametrize("case", SCIPY_CASES, ids=SCIPY_IDS)
@@ -77,5 +83,6 @@ def test_entropy_matches_scipy(case, dtype):
             ref = float(case.reference_entropy(params))
         else:
             ref = float(np.sum(dist.entropy()))
-        np.testing.assert_allclose(ours, ref, rtol=rtol, atol=atol,
-                                   err_msg=f"params={params}")
+        np.testing.assert_allclose(
+            ours, ref, rtol=rtol, atol=atol, err_msg=f"params={params}"
+        )

@@ -60,7 +60,9 @@ def test_grad_of_log_prob_is_the_residual_of_one_sample(case):
     expected = jax.tree_util.tree_map(
         jnp.subtract, fam.sufficient_statistics(x), fam.mean_parameters(eta)
     )
-    tree_allclose(g, expected, rtol=1e-4, atol=1e-4 * (1 + np.abs(flat(expected)).max()))
+    tree_allclose(
+        g, expected, rtol=1e-4, atol=1e-4 * (1 + np.abs(flat(expected)).max())
+    )
     # KL(p, q) is minimized at q = p: its gradient in η_q vanishes there.
     g_kl = jax.grad(fam.kl_divergence, argnums=1)(eta, eta)
     assert np.abs(flat(g_kl)).max() < 1e-3 * (1 + np.abs(flat(eta)).max())

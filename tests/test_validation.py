@@ -65,7 +65,7 @@ def test_natural_from_keywords_are_checked(case):
     missing.pop(next(iter(missing)))
     with pytest.raises(ValueError, match="missing keyword"):
         case.family.natural_from(**missing)
-    with pytest.raises(ValueError, match="unknown keyword.*bogus"):
+    with pytest.raises(ValueError, match=r"unknown keyword.*bogus"):
         case.family.natural_from(**params, bogus=1.0)
 
 
@@ -80,7 +80,7 @@ def test_natural_from_values_outside_the_domain():
 
 def test_mle_on_the_boundary_of_the_mean_domain():
     # All observations equal: zero variance, no maximum of the likelihood.
-    with pytest.raises(ValueError, match="Normal.*no solution"):
+    with pytest.raises(ValueError, match=r"Normal.*no solution"):
         ef.Normal().mle(jnp.ones(10))
 
 
