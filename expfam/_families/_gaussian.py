@@ -1,4 +1,5 @@
-"""Gaussian families: the normal and the multivariate normal."""
+"""Gaussian families and their transforms: the normal, the multivariate normal,
+the log-normal and the inverse Gaussian."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import final
 
 import jax
 import jax.numpy as jnp
+from jax.scipy.special import exp1
 
 from expfam import _domains as domains
 from expfam._families._common import as_float
@@ -15,9 +17,49 @@ from expfam._family import ExponentialFamily
 
 Array = jax.Array
 
-__all__ = ["MultivariateNormal", "Normal"]
+__all__ = ["InverseGaussian", "LogNormal", "MultivariateNormal", "Normal"]
 
 _LOG_2PI = math.log(2 * math.pi)
+
+
+# --------------------------------------------------------------------------- #
+# The normal's pieces in its natural coordinates, shared with the log-normal
+# (which is the normal family of log x).
+# --------------------------------------------------------------------------- #
+
+
+def _normal_log_partition(eta: Array) -> Array:
+    """A(η) = −η₁² / (4 η₂) − ½ log(−2 η₂) + ½ log 2π."""
+    e1, e2 = eta[0], eta[1]
+    return -(e1 * e1) / (4 * e2) - 0.5 * jnp.log(-2 * e2) + 0.5 * _LOG_2PI
+
+
+def _normal_entropy(eta: Array) -> Array:
+    """½ log(2πe s²), without the cancellation of A(η) − ⟨η, ∇A(η)⟩ (large m/s)."""
+    return 0.5 * (1 + _LOG_2PI - jnp.log(-2 * eta[1]))
+
+
+def _normal_natural(mean: Array, variance: Array) -> Array:
+    """η = [m / s², −1 / (2 s²)], batched over leading axes."""
+    mean, variance = jnp.broadcast_arrays(mean, variance)
+    return jnp.stack([mean / variance, -0.5 / variance], axis=-1)
+
+
+def _normal_params(eta: Array) -> tuple[Array, Array]:
+    """(m, s²) from η, batched over leading axes."""
+    variance = -0.5 / eta[..., 1]
+    return eta[..., 0] * variance, variance
+
+
+def _normal_natural_from_moments(mu: Array) -> Array:
+    """η from μ = [E t, E t²] (t = x for the normal, log x for the log-normal)."""
+    return _normal_natural(mu[0], mu[1] - mu[0] ** 2)
+
+
+def _normal_draws(key: Array, eta: Array, shape: tuple[int, ...]) -> Array:
+    mean, variance = _normal_params(eta)
+    z = jax.random.normal(key, shape, eta.dtype)
+    return mean + jnp.sqrt(variance) * z
 
 
 @final
@@ -40,29 +82,27 @@ class Normal(ExponentialFamily):
         return jnp.stack([x, x * x])
 
     def log_partition(self, eta: Array) -> Array:
-        e1, e2 = eta[0], eta[1]
-        return -(e1 * e1) / (4 * e2) - 0.5 * jnp.log(-2 * e2) + 0.5 * _LOG_2PI
+        return _normal_log_partition(eta)
 
     @property
     def natural_domain(self) -> domains.Domain:
         return domains.stack(domains.real(), domains.negative())
 
     def natural_parameters(self, mu: Array) -> Array:
-        variance = mu[1] - mu[0] ** 2
-        return jnp.stack([mu[0] / variance, -0.5 / variance])
+        return _normal_natural_from_moments(mu)
+
+    def entropy(self, eta: Array) -> Array:
+        return _normal_entropy(eta)
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
-        p = self._params_from(eta)
-        z = jax.random.normal(key, shape, eta.dtype)
-        return p["mean"] + jnp.sqrt(p["variance"]) * z
+        return _normal_draws(key, eta, shape)
 
     def _natural_from(self, mean: Array, variance: Array) -> Array:
-        mean, variance = jnp.broadcast_arrays(mean, variance)
-        return jnp.stack([mean / variance, -0.5 / variance], axis=-1)
+        return _normal_natural(mean, variance)
 
     def _params_from(self, eta: Array) -> dict[str, Array]:
-        variance = -0.5 / eta[..., 1]
-        return {"mean": eta[..., 0] * variance, "variance": variance}
+        mean, variance = _normal_params(eta)
+        return {"mean": mean, "variance": variance}
 
 
 @final
@@ -137,3 +177,153 @@ class MultivariateNormal(ExponentialFamily):
         covariance = jnp.linalg.inv(precision)
         covariance = 0.5 * (covariance + jnp.swapaxes(covariance, -1, -2))
         return {"mean": covariance @ h, "covariance": covariance}
+
+
+@final
+@dataclasses.dataclass(frozen=True)
+class LogNormal(ExponentialFamily):
+    r"""The log-normal distribution on (0, ∞): log x ~ N(m, s²).
+
+    * u(x) = [log x, (log x)²]
+    * η = [m / s², −1 / (2 s²)], natural domain ℝ × (−∞, 0)
+    * A(η) = −η₁² / (4 η₂) − ½ log(−2 η₂) + ½ log 2π (the normal's)
+    * h(x) = 1 / x, so E[log h(x)] = −m
+    * conventional parameters: ``loc`` m and ``scale`` s > 0 of log x
+      (scipy's ``lognorm(s, scale=exp(m))``)
+    """
+
+    param_names = ("loc", "scale")
+    support = (0.0, math.inf)
+
+    def sufficient_statistics(self, x: Array) -> Array:
+        t = jnp.log(as_float(x))
+        return jnp.stack([t, t * t])
+
+    def log_partition(self, eta: Array) -> Array:
+        return _normal_log_partition(eta)
+
+    def log_base_measure(self, x: Array) -> Array:
+        return -jnp.log(as_float(x))
+
+    def expected_log_base_measure(self, eta: Array) -> Array:
+        return -_normal_params(eta)[0]
+
+    @property
+    def natural_domain(self) -> domains.Domain:
+        return domains.stack(domains.real(), domains.negative())
+
+    def in_support(self, x: Array) -> Array:
+        return x > 0
+
+    def natural_parameters(self, mu: Array) -> Array:
+        return _normal_natural_from_moments(mu)
+
+    def entropy(self, eta: Array) -> Array:
+        # The normal entropy of log x, minus E[log h(x)] = −m.
+        return _normal_entropy(eta) - self.expected_log_base_measure(eta)
+
+    def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
+        return jnp.exp(_normal_draws(key, eta, shape))
+
+    def _natural_from(self, loc: Array, scale: Array) -> Array:
+        scale = jnp.where(scale > 0, scale, jnp.nan)  # s ≤ 0 is not a parameter
+        return _normal_natural(loc, scale * scale)
+
+    def _params_from(self, eta: Array) -> dict[str, Array]:
+        mean, variance = _normal_params(eta)
+        return {"loc": mean, "scale": jnp.sqrt(variance)}
+
+
+# e^z E1(z): the direct product for z ≤ _EXP1_SWITCH; beyond, the continued
+# fraction 1 / (z + 1 − 1² / (z + 3 − 2² / (z + 5 − …))) with _EXP1_TERMS
+# levels, evaluated bottom up (relative error < 1e-15 for z > 5).
+_EXP1_SWITCH = 5.0
+_EXP1_TERMS = 30
+
+
+def _scaled_exp1(z: Array) -> Array:
+    """e^z E₁(z) for z > 0, without the overflow of e^z or underflow of E₁(z)."""
+    small = jnp.minimum(z, _EXP1_SWITCH)
+    direct = jnp.exp(small) * exp1(small)
+    big = jnp.maximum(z, _EXP1_SWITCH)
+    f = big + (2 * _EXP1_TERMS + 1)
+    for k in range(_EXP1_TERMS, 0, -1):
+        f = big + (2 * k - 1) - (k * k) / f
+    return jnp.where(z <= _EXP1_SWITCH, direct, 1 / f)
+
+
+@final
+@dataclasses.dataclass(frozen=True)
+class InverseGaussian(ExponentialFamily):
+    r"""The inverse Gaussian (Wald) distribution IG(μ, λ) on (0, ∞).
+
+    * u(x) = [x, 1/x]
+    * η = [−λ / (2 μ²), −λ / 2], natural domain (−∞, 0) × (−∞, 0)
+      (η₁ = 0, the Lévy distribution, is left out: its mean is infinite)
+    * A(η) = −2 √(η₁ η₂) − ½ log(−2 η₂)
+    * h(x) = (2π x³)^(−1/2), with E[log h(x)] = −½ log 2π − (3/2) E[log x] and
+      E[log x] = log μ − e^z E₁(z), z = 2λ/μ (computed scaled, see
+      :func:`_scaled_exp1`)
+    * conventional parameters: ``mean`` μ, ``shape`` λ
+      (scipy's ``invgauss(μ/λ, scale=λ)``)
+
+    The inverse map is closed form: μ = E[x], 1/λ = E[1/x] − 1/E[x].
+    """
+
+    param_names = ("mean", "shape")
+    support = (0.0, math.inf)
+
+    def sufficient_statistics(self, x: Array) -> Array:
+        x = as_float(x)
+        return jnp.stack([x, 1 / x])
+
+    def log_partition(self, eta: Array) -> Array:
+        r1, r2 = jnp.sqrt(-eta[0]), jnp.sqrt(-eta[1])
+        return -2 * r1 * r2 - 0.5 * jnp.log(-2 * eta[1])
+
+    def log_base_measure(self, x: Array) -> Array:
+        return -0.5 * _LOG_2PI - 1.5 * jnp.log(as_float(x))
+
+    def expected_log_base_measure(self, eta: Array) -> Array:
+        r1, r2 = jnp.sqrt(-eta[0]), jnp.sqrt(-eta[1])
+        mean_log = jnp.log(r2) - jnp.log(r1) - _scaled_exp1(4 * r1 * r2)
+        return -0.5 * _LOG_2PI - 1.5 * mean_log
+
+    @property
+    def natural_domain(self) -> domains.Domain:
+        return domains.stack(domains.negative(), domains.negative())
+
+    def in_support(self, x: Array) -> Array:
+        return x > 0
+
+    def natural_parameters(self, mu: Array) -> Array:
+        mean = mu[0]
+        return self._natural_from(mean, 1 / (mu[1] - 1 / mean))
+
+    def entropy(self, eta: Array) -> Array:
+        # A(η) − ⟨η, ∇A(η)⟩ = ½ − ½ log λ exactly: its λ/μ terms cancel here,
+        # not in rounding.
+        return 0.5 * (1 - jnp.log(-2 * eta[1])) - self.expected_log_base_measure(eta)
+
+    def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
+        # Michael, Schucany & Haas (1976): the roots x₁ ≤ μ ≤ x₂ = μ²/x₁ of
+        # λ(x − μ)² / (μ² x) = ν², ν ~ N(0, 1); take x₁ with probability
+        # μ / (μ + x₁). Written as x₁ = μ / b, x₂ = μ b with
+        # b = 1 + a + √(a (a + 2)), a = μ ν² / (2λ), free of cancellation.
+        p = self._params_from(eta)
+        mean, lam = p["mean"], p["shape"]
+        normal_key, uniform_key = jax.random.split(key)
+        nu = jax.random.normal(normal_key, shape, eta.dtype)
+        a = mean * nu * nu / (2 * lam)
+        b = 1 + a + jnp.sqrt(a * (a + 2))
+        u = jax.random.uniform(uniform_key, shape, eta.dtype)
+        return jnp.where(u * (b + 1) <= b, mean / b, mean * b)
+
+    def _natural_from(self, mean: Array, shape: Array) -> Array:
+        mean, shape = jnp.broadcast_arrays(mean, shape)
+        mean = jnp.where(mean > 0, mean, jnp.nan)  # μ ≤ 0 is not a parameter
+        return jnp.stack([-shape / (2 * mean * mean), -shape / 2], axis=-1)
+
+    def _params_from(self, eta: Array) -> dict[str, Array]:
+        shape = -2 * eta[..., 1]
+        return {"mean": jnp.sqrt(eta[..., 1] / eta[..., 0]), "shape": shape}
