@@ -19,6 +19,8 @@ from expfam._families._counts import Poisson
 from expfam._families._gamma import Gamma
 from expfam._families._gaussian import MultivariateNormal, Normal
 from expfam._family import ExponentialFamily
+from expfam._fit import FitHistory, FitResult, FitState, fit, load_state, save_state
+from expfam._natural_gradient import natural_gradient
 from expfam._functional import family
 
 try:
@@ -28,6 +30,13 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 __all__ = [
     "ExponentialFamily",
+    "FitHistory",
+    "FitResult",
+    "FitState",
+    "fit",
+    "load_state",
+    "natural_gradient",
+    "save_state",
     "Gamma",
     "MultivariateNormal",
     "Normal",

@@ -203,12 +203,16 @@ class ExponentialFamily(abc.ABC):
     def natural_parameters_guess(self, mu: PyTree) -> PyTree:
         """A starting point for the Newton solve of ∇A(η) = μ.
 
-        The default is the image of 0 under the domain bijection. Families with a
-        good closed-form approximation override it.
+        The default is ``default_natural()``, the image of 0 under the domain
+        bijection. Families with a good closed-form approximation override it.
         """
         del mu
-        z = self.natural_domain.inverse(self._reference_natural())
-        zeros = jax.tree_util.tree_map(jnp.zeros_like, z)
+        return self.default_natural()
+
+    def default_natural(self) -> PyTree:
+        """The image of z = 0 under the domain bijection: a neutral η."""
+        shapes = jax.eval_shape(self.natural_domain.inverse, self.natural_shape)
+        zeros = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
         return self.natural_domain.forward(zeros)
 
     # ---- the shape of a natural parameter ----------------------------------- #
@@ -217,12 +221,6 @@ class ExponentialFamily(abc.ABC):
     def natural_shape(self) -> PyTree:
         """The structure, shapes and dtypes of η, as ``jax.ShapeDtypeStruct``s."""
         return _natural_shape(self)
-
-    def _reference_natural(self) -> PyTree:
-        dtype = jnp.result_type(float)
-        return jax.tree_util.tree_map(
-            lambda s: jnp.ones(s.shape, dtype), self.natural_shape
-        )
 
     # ---- derived quantities -------------------------------------------------- #
 

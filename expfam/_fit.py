@@ -1,0 +1,660 @@
+"""Maximum-likelihood fitting with optax: minibatch residuals, compiled loops.
+
+The gradient of the mean negative log-likelihood in the natural parameters is
+∇A(η) − ū, minus the residual, and it depends on a minibatch only through
+ū = E_emp[u]. ``fit`` optimizes the unconstrained coordinates z of the family's
+natural domain (η = f(z)), so no step, however large, leaves the domain; the
+gradient in z is the residual pulled back through f with one vjp,
+−Df(z)ᵀ (ū − ∇A(f(z))), which equals autodiff of the mean log-likelihood
+without differentiating through the data.
+
+Pieces, optax-style: ``FitState`` (a NamedTuple pytree: z, the optimizer
+state, the key, counters), a pure compiled step run ``chunk`` steps at a time
+by ``lax.scan``, and any optax ``GradientTransformation`` as the optimizer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import math
+import pickle
+import queue
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from expfam import _stats
+from expfam._family import ExponentialFamily, _overrides
+from expfam._tree import tree_scale, tree_sub, tree_vdot
+from expfam._validation import family_error, is_concrete
+
+PyTree = Any
+
+__all__ = [
+    "FitHistory",
+    "FitResult",
+    "FitState",
+    "fit",
+    "load_state",
+    "save_state",
+]
+
+# Above this many bytes a numpy array stays on the host and is streamed.
+_DEVICE_BYTES = 1 << 30
+# One instance, so that fits with the default optimizer share compiled code.
+_DEFAULT_OPTIMIZER = optax.adam(1e-2)
+
+
+class FitState(NamedTuple):
+    """Everything a fit needs to resume: a pytree of arrays.
+
+    Attributes:
+      unconstrained: z, with η = natural_domain.forward(z).
+      opt_state: the optax optimizer's state.
+      seed: the seed of the minibatch order (drawn from the fit's key).
+      step: steps taken so far, over every call that resumed this state.
+      epoch: the current epoch; its order is a permutation seeded by
+        (seed, epoch), so an interrupted fit resumes the same sequence.
+      position: batches of the current epoch already used.
+    """
+
+    unconstrained: PyTree
+    opt_state: PyTree
+    seed: jax.Array
+    step: jax.Array
+    epoch: jax.Array
+    position: jax.Array
+
+
+class FitHistory(NamedTuple):
+    """Per-step records: the minibatch's mean negative log-likelihood and the
+    Euclidean norm of its residual ū − ∇A(η) (at the parameters before the
+    step)."""
+
+    nll: np.ndarray
+    residual_norm: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True)
+class FitResult:
+    """The outcome of :func:`fit`.
+
+    Attributes:
+      natural: the fitted natural parameter η.
+      params: conventional parameters (``family.params_from``), or None for a
+        family without a conventional parameterization.
+      history: per-step :class:`FitHistory`.
+      converged: whether the residual norm fell below ``tol`` (False without
+        ``tol``).
+      num_steps: steps taken by this call.
+      state: the :class:`FitState` to resume from (``fit(..., init=result)``).
+    """
+
+    natural: PyTree
+    params: dict[str, jax.Array] | None
+    history: FitHistory
+    converged: bool
+    num_steps: int
+    state: FitState
+
+
+def save_state(path: str, state: FitState | FitResult) -> None:
+    """Writes a fit state (or a result's state) to ``path`` (a pickle of numpy
+    arrays: no JAX objects, loadable on any machine)."""
+    if isinstance(state, FitResult):
+        state = state.state
+    host = jax.tree_util.tree_map(np.asarray, state)
+    with open(path, "wb") as f:
+        pickle.dump(host, f)
+
+
+def load_state(path: str) -> FitState:
+    """Reads a state written by :func:`save_state`; pass it as ``fit(init=...)``."""
+    with open(path, "rb") as f:
+        host = pickle.load(f)
+    if not isinstance(host, FitState):
+        raise ValueError(f"{path} does not hold an expfam FitState")
+    return jax.tree_util.tree_map(jnp.asarray, host)
+
+
+# --------------------------------------------------------------------------- #
+# The step
+# --------------------------------------------------------------------------- #
+
+
+def _objective_parts(
+    family: ExponentialFamily, z: PyTree, xs: jax.Array, weights: jax.Array | None
+) -> tuple[PyTree, jax.Array, jax.Array]:
+    """(gradient in z, mean NLL, residual norm) for one minibatch."""
+    eta, pullback = jax.vjp(family.natural_domain.forward, z)
+    total, count = _stats.weighted_sums(family, xs, weights)
+    u_bar = jax.tree_util.tree_map(lambda t: t / count, total)
+    log_partition, grad_a = jax.value_and_grad(family.log_partition)(eta)
+    residual = tree_sub(u_bar, grad_a)
+    nll = log_partition - tree_vdot(eta, u_bar)
+    if _overrides(family, "log_base_measure"):
+        log_h = jax.vmap(family.log_base_measure)(xs)
+        if weights is None:
+            nll = nll - jnp.mean(log_h)
+        else:
+            w = weights.astype(log_h.dtype)
+            nll = nll - jnp.sum(jnp.where(w != 0, w * log_h, 0)) / jnp.sum(w)
+    (grad_z,) = pullback(jax.tree_util.tree_map(jnp.negative, residual))
+    norm = jnp.sqrt(tree_vdot(residual, residual))
+    return grad_z, nll, norm
+
+
+_HALVINGS = 30
+
+
+def _finite_step(family: ExponentialFamily, z: PyTree, updates: PyTree) -> PyTree:
+    """z + t·updates for the largest t in 1, 1/2, 1/4, … whose η = f(z) keeps
+    η, A(η) and ∇A(η) finite.
+
+    η = f(z) is in the natural domain for every finite z, but a huge step (sgd
+    with learning rate 50, say) can overflow f or A. Such a step is shrunk
+    rather than taken; if no shrunk step is finite, z stays where it is.
+    """
+
+    def finite(t: jax.Array) -> jax.Array:
+        eta = family.natural_domain.forward(
+            optax.apply_updates(z, tree_scale(updates, t))
+        )
+        value, grad = jax.value_and_grad(family.log_partition)(eta)
+        leaves = jax.tree_util.tree_leaves((eta, value, grad))
+        return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
+
+    dtype = jax.tree_util.tree_leaves(z)[0].dtype
+    ts = 0.5 ** jnp.arange(_HALVINGS, dtype=dtype)
+    ok = jax.vmap(finite)(ts)
+    t = jnp.where(jnp.any(ok), ts[jnp.argmax(ok)], 0.0)
+    return optax.apply_updates(z, tree_scale(updates, t))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Config:
+    family: ExponentialFamily
+    optimizer: optax.GradientTransformation
+    batch_size: int
+    chunk: int
+    batch_sharding: Any
+
+
+def _chunk_runner(config: _Config) -> Callable:
+    """The compiled chunk runner for ``config``, cached across ``fit`` calls."""
+    try:
+        return _cached_runner(config)
+    except TypeError:  # an unhashable user family or optimizer
+        return _make_chunk_runner(config)
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_runner(config: _Config) -> Callable:
+    return _make_chunk_runner(config)
+
+
+def _make_chunk_runner(config: _Config) -> Callable:
+    """A jitted function running ``config.chunk`` steps with ``lax.scan``."""
+    family, optimizer = config.family, config.optimizer
+
+    def apply(state: FitState, xs: jax.Array, weights: jax.Array | None):
+        if config.batch_sharding is not None:
+            xs = jax.lax.with_sharding_constraint(xs, config.batch_sharding)
+        grad_z, nll, norm = _objective_parts(family, state.unconstrained, xs, weights)
+        updates, opt_state = optimizer.update(
+            grad_z, state.opt_state, state.unconstrained
+        )
+        z = _finite_step(family, state.unconstrained, updates)
+        return state._replace(unconstrained=z, opt_state=opt_state), nll, norm
+
+    def run(state: FitState, data: Any, batches: Any, limit: jax.Array, tol: jax.Array):
+        """``batches``: (index rows, None) into ``data``, (xs, weights) stacked
+        host batches, or None for full-batch steps on ``data``."""
+
+        def body(carry, batch):
+            state, done = carry
+
+            def take_step(s: FitState):
+                if batches is None:
+                    s, nll, norm = apply(s, data, None)
+                elif data is not None:
+                    s, nll, norm = apply(s, jnp.take(data, batch[0], axis=0), None)
+                else:
+                    s, nll, norm = apply(s, batch[0], batch[1])
+                return s._replace(step=s.step + 1), nll, norm
+
+            def skip(s: FitState):
+                dtype = jax.tree_util.tree_leaves(s.unconstrained)[0].dtype
+                nan = jnp.asarray(jnp.nan, dtype)
+                return s, nan, nan
+
+            active = ~done & (state.step < limit)
+            state, nll, norm = jax.lax.cond(active, take_step, skip, state)
+            done = done | ~active | (norm < tol)
+            return (state, done), (nll, norm, active)
+
+        length = config.chunk if batches is None else None
+        (state, _), records = jax.lax.scan(
+            body, (state, jnp.asarray(False)), batches, length=length
+        )
+        return state, records
+
+    return jax.jit(run)
+
+
+# --------------------------------------------------------------------------- #
+# Data sources
+# --------------------------------------------------------------------------- #
+
+
+def _stack_batches(
+    family: ExponentialFamily, batches: list[np.ndarray], batch_size: int, chunk: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pads a list of ≤ ``chunk`` batches to (chunk, batch_size, ...) + weights."""
+    event = family.event_shape
+    dtype = np.result_type(*[b.dtype for b in batches])
+    xs = np.empty((chunk, batch_size, *event), dtype)
+    w = np.zeros((chunk, batch_size), np.float32)
+    for i in range(chunk):
+        b = batches[min(i, len(batches) - 1)]
+        m = b.shape[0]
+        xs[i, :m] = b
+        xs[i, m:] = b[:1]
+        if i < len(batches):
+            w[i, :m] = 1.0
+    return xs, w
+
+
+class _Prefetcher:
+    """Produces chunks of host batches in a background thread, one ahead."""
+
+    def __init__(self, produce: Callable[[], Any]) -> None:
+        self._produce = produce
+        self._queue: queue.Queue = queue.Queue(maxsize=1)
+        self._stop = False
+        self._thread = threading.Thread(target=self._work, daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        while not self._stop:
+            try:
+                item = self._produce()
+            except BaseException as error:
+                self._queue.put(error)
+                return
+            self._queue.put(item)
+            if item is None:
+                return
+
+    def get(self) -> Any:
+        item = self._queue.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def close(self) -> None:
+        self._stop = True
+        with contextlib.suppress(queue.Empty):
+            self._queue.get_nowait()
+
+
+class _EpochPlan:
+    """The minibatch order, planned on the host and reproducible from a seed.
+
+    Epoch e visits the data in an order drawn from ``numpy`` seeded by
+    (seed, e): rows in a random permutation (``rows=True``, in-memory data,
+    gathered on device), or contiguous batch-sized blocks in a random order
+    after a random offset (``rows=False``, host arrays and memmaps: slicing
+    only). A partial last batch of an epoch is dropped. The plan advances
+    (epoch, position) exactly as the state records them, so a resumed fit
+    continues the same sequence.
+    """
+
+    def __init__(
+        self, n: int, batch_size: int, seed: int, epoch: int, position: int, rows: bool
+    ) -> None:
+        self.n, self.batch_size, self.seed, self.rows = n, batch_size, seed, rows
+        self.per_epoch = max(1, n // batch_size)
+        self.epoch, self.position = epoch, position
+        self._epoch_loaded = -1
+        self._order = np.zeros(0, np.int64)
+        self._offset = 0
+
+    def _load(self) -> None:
+        if self._epoch_loaded == self.epoch:
+            return
+        rng = np.random.default_rng([self.seed, self.epoch])
+        if self.rows:
+            self._order = rng.permutation(self.n)
+        else:
+            spare = self.n - self.per_epoch * self.batch_size
+            self._offset = int(rng.integers(0, spare + 1))
+            self._order = rng.permutation(self.per_epoch)
+        self._epoch_loaded = self.epoch
+
+    def next(self) -> np.ndarray | slice:
+        if self.position >= self.per_epoch:
+            self.epoch, self.position = self.epoch + 1, 0
+        self._load()
+        i, b = self.position, self.batch_size
+        self.position += 1
+        if self.rows:
+            return self._order[i * b : (i + 1) * b]
+        start = self._offset + int(self._order[i]) * b
+        return slice(start, start + b)
+
+
+def _row_index_source(plan: _EpochPlan, chunk: int) -> Callable[[], Any]:
+    def produce() -> Any:
+        rows = np.stack([plan.next() for _ in range(chunk)]).astype(np.int32)
+        return (rows, None), chunk, (plan.epoch, plan.position)
+
+    return produce
+
+
+def _host_block_source(
+    family: ExponentialFamily, data: np.ndarray, plan: _EpochPlan, chunk: int
+) -> Callable[[], Any]:
+    def block() -> np.ndarray:
+        where = plan.next()
+        values = np.asarray(data[where])
+        family._check("batch", f"data[{where.start}:{where.stop}]", values)
+        return values
+
+    def produce() -> Any:
+        batches = [block() for _ in range(chunk)]
+        stacked = _stack_batches(family, batches, plan.batch_size, chunk)
+        return stacked, chunk, (plan.epoch, plan.position)
+
+    return produce
+
+
+def _iterator_source(
+    family: ExponentialFamily, batches: Iterator, batch_size: int, chunk: int
+) -> Callable[[], Any]:
+    count = [0]
+
+    def produce() -> Any:
+        taken = []
+        for item in batches:
+            block = np.asarray(item)
+            if block.ndim == len(family.event_shape):
+                raise family_error(family, "each item of the iterator must be a batch")
+            if block.shape[0] > batch_size:
+                raise family_error(
+                    family,
+                    f"iterator batch {count[0]} has {block.shape[0]} rows, more than "
+                    f"batch_size={batch_size}",
+                )
+            family._check("batch", f"iterator batch {count[0]}", block)
+            count[0] += 1
+            taken.append(block)
+            if len(taken) == chunk:
+                break
+        if not taken:
+            return None
+        return _stack_batches(family, taken, batch_size, chunk), len(taken), (0, 0)
+
+    return produce
+
+
+# --------------------------------------------------------------------------- #
+# fit
+# --------------------------------------------------------------------------- #
+
+
+def _resolve_devices(devices: Any) -> list:
+    if devices is None:
+        return list(jax.local_devices())
+    if isinstance(devices, int):
+        return list(jax.local_devices())[:devices]
+    return list(devices)
+
+
+def _initial_state(
+    family: ExponentialFamily,
+    optimizer: optax.GradientTransformation,
+    init: Any,
+    key: jax.Array,
+) -> FitState:
+    if isinstance(init, FitResult):
+        init = init.state
+    if isinstance(init, FitState):
+        return init
+    if init is None:
+        z = family.natural_domain.inverse(family.default_natural())
+    else:
+        if is_concrete(init):
+            init = family._check("natural", "init", init)
+        z = family.natural_domain.inverse(init)
+    seed = jax.random.randint(key, (), 0, jnp.iinfo(jnp.int32).max, jnp.int32)
+    zero = jnp.asarray(0, jnp.int32)
+    return FitState(
+        unconstrained=z,
+        opt_state=optimizer.init(z),
+        seed=seed,
+        step=zero,
+        epoch=zero,
+        position=zero,
+    )
+
+
+def _show_progress(progress: bool | None) -> bool | None:
+    if progress is not None:
+        return progress
+    stream = sys.stderr
+    return None if hasattr(stream, "isatty") and stream.isatty() else False
+
+
+def fit(
+    family: ExponentialFamily,
+    data: Any,
+    *,
+    optimizer: optax.GradientTransformation | None = None,
+    batch_size: int = 4096,
+    num_steps: int = 1000,
+    key: jax.Array | None = None,
+    init: Any = None,
+    tol: float | None = None,
+    progress: bool | None = None,
+    devices: Any = None,
+    callback: Callable[[dict[str, Any]], Any] | None = None,
+    chunk: int = 100,
+) -> FitResult:
+    """Fits ``family`` to ``data`` by maximum likelihood with an optax optimizer.
+
+    Each step draws a minibatch, forms its residual ū − ∇A(η) in one pass, pulls
+    it back to the domain's unconstrained coordinates with one vjp and applies
+    the optimizer there. Steps run ``chunk`` at a time inside one compiled
+    ``lax.scan``; nothing recompiles per step.
+
+    Args:
+      family: any :class:`ExponentialFamily`, built in or user-defined.
+      data: a jax or numpy array with observations on axis 0 (minibatches are
+        drawn without replacement within each epoch, by a permutation drawn from
+        ``key``); a numpy memmap or a numpy array over 1 GiB, streamed from the
+        host in contiguous batches visited in a random order each epoch, with
+        the next chunk prefetched in a background thread; or an iterator of
+        batches (each at most ``batch_size`` rows; one step per batch; the fit
+        ends when it is exhausted).
+      optimizer: an optax ``GradientTransformation``; default ``optax.adam(1e-2)``.
+        :func:`expfam.natural_gradient` is Newton's method.
+      batch_size: rows per step; at least the data size means full batch.
+      num_steps: the most steps to take.
+      key: ``jax.random`` key for the minibatch order; default ``key(0)``.
+      init: a starting natural parameter, a previous :class:`FitResult` or a
+        :class:`FitState` (resume: the optimizer state, key and epoch position
+        carry over). Default: the image of 0 under the domain bijection.
+      tol: stop once a step's residual norm ‖ū − ∇A(η)‖ falls below ``tol``
+        (with minibatches the residual includes sampling noise: use large
+        batches or full batch for a tight ``tol``).
+      progress: a tqdm progress bar (steps, NLL, residual norm); default: shown
+        when stderr is a terminal and the fit runs longer than ~2 s.
+      devices: the devices to shard the data over (data-parallel, ū reduced
+        across devices); default all local devices of the default backend; an
+        int takes the first that many.
+      callback: called after each chunk with a dict (``step``, ``nll``,
+        ``residual_norm``, ``natural``); returning True stops the fit.
+      chunk: steps per compiled scan (the logging interval).
+
+    Returns:
+      A :class:`FitResult`.
+
+    Multi-host: call ``jax.distributed.initialize()`` first on every host and
+    pass each host's shard of the data; the mesh then spans every process's
+    devices and ū is reduced across hosts by the same sharded computation.
+    """
+    optimizer = _DEFAULT_OPTIMIZER if optimizer is None else optimizer
+    key = jax.random.key(0) if key is None else key
+    if not (isinstance(batch_size, int) and batch_size >= 1):
+        raise family_error(
+            family, f"fit: batch_size={batch_size!r} must be an int >= 1"
+        )
+    if not (isinstance(num_steps, int) and num_steps >= 0):
+        raise family_error(family, f"fit: num_steps={num_steps!r} must be an int >= 0")
+    tol_value = -math.inf if tol is None else float(tol)
+    device_list = _resolve_devices(devices)
+    mesh = Mesh(np.array(device_list), ("data",)) if len(device_list) > 1 else None
+    row_sharding = NamedSharding(mesh, PartitionSpec("data")) if mesh else None
+
+    state = _initial_state(family, optimizer, init, key)
+    seed, epoch, position = (int(state.seed), int(state.epoch), int(state.position))
+
+    # ---- where the data lives ---------------------------------------------- #
+    producer = None
+    in_memory = None
+    on_device = isinstance(data, (jax.Array, np.ndarray)) and not (
+        isinstance(data, np.memmap)
+        or (isinstance(data, np.ndarray) and data.nbytes > _DEVICE_BYTES)
+    )
+    if on_device:
+        in_memory = family._check("batch", "data", data)
+        num_rows = in_memory.shape[0]
+        batch_size = min(batch_size, num_rows)
+        if mesh is not None:
+            pad = (-num_rows) % len(device_list)
+            if pad:  # padding rows are never indexed
+                in_memory = jnp.concatenate(
+                    [in_memory, jnp.repeat(in_memory[:1], pad, axis=0)]
+                )
+            in_memory = jax.device_put(in_memory, row_sharding)
+        if batch_size < num_rows:
+            plan = _EpochPlan(num_rows, batch_size, seed, epoch, position, rows=True)
+            producer = _row_index_source(plan, chunk)
+        elif mesh is not None and pad:
+            in_memory = in_memory[:num_rows]
+    elif isinstance(data, np.ndarray):
+        if data.ndim < 1 or data.shape[1:] != family.event_shape:
+            family._check("batch", "data", np.asarray(data[:1]))
+        batch_size = min(batch_size, data.shape[0])
+        plan = _EpochPlan(data.shape[0], batch_size, seed, epoch, position, rows=False)
+        producer = _host_block_source(family, data, plan, chunk)
+    elif isinstance(data, Iterable):
+        producer = _iterator_source(family, iter(data), batch_size, chunk)
+    else:
+        raise family_error(family, f"fit: cannot fit to data of type {type(data)}")
+
+    shard_batches = mesh is not None and batch_size % len(device_list) == 0
+    config = _Config(
+        family=family,
+        optimizer=optimizer,
+        batch_size=batch_size,
+        chunk=chunk,
+        batch_sharding=row_sharding if shard_batches else None,
+    )
+    runner = _chunk_runner(config)
+    start_step = int(state.step)
+    limit = jnp.asarray(start_step + num_steps, jnp.int32)
+    tol_array = jnp.asarray(tol_value, jnp.result_type(float))
+
+    nlls: list[np.ndarray] = []
+    norms: list[np.ndarray] = []
+    converged = False
+    bar = None
+    show = _show_progress(progress)
+    started = time.perf_counter()
+    prefetch = _Prefetcher(producer) if producer is not None else None
+    try:
+        while int(state.step) < start_step + num_steps and not converged:
+            if prefetch is None:
+                state, records = runner(state, in_memory, None, limit, tol_array)
+            else:
+                item = prefetch.get()
+                if item is None:
+                    break
+                (xs, w), used, (epoch, position) = item
+                if w is None:  # row indices into the device-resident data
+                    batches = (jnp.asarray(xs), None)
+                else:
+                    batches = (jnp.asarray(xs), jnp.asarray(w))
+                    if shard_batches:
+                        spec = NamedSharding(mesh, PartitionSpec(None, "data"))
+                        batches = jax.device_put(batches, spec)
+                chunk_limit = jnp.minimum(limit, state.step + used)
+                state, records = runner(
+                    state, in_memory, batches, chunk_limit, tol_array
+                )
+                # Record where the plan stands; a chunk cut short by num_steps,
+                # tol or a callback leaves unused batches, which a resumed fit
+                # skips (the order stays reproducible from the seed).
+                state = state._replace(
+                    epoch=jnp.asarray(epoch, jnp.int32),
+                    position=jnp.asarray(position, jnp.int32),
+                )
+            nll, norm, active = (np.asarray(r) for r in records)
+            nll, norm = nll[active], norm[active]
+            nlls.append(nll)
+            norms.append(norm)
+            if norm.size and np.any(norm < tol_value):
+                converged = True
+            if show is None and time.perf_counter() - started > 2.0:
+                show = True
+            if show and bar is None:
+                from tqdm.auto import tqdm
+
+                bar = tqdm(total=num_steps, desc=f"fit {family!r}", unit="step")
+                bar.update(int(state.step) - start_step - norm.size)
+            if bar is not None and norm.size:
+                bar.update(norm.size)
+                bar.set_postfix(nll=f"{nll[-1]:.6g}", residual=f"{norm[-1]:.3g}")
+            if callback is not None and norm.size:
+                info = {
+                    "step": int(state.step),
+                    "nll": float(nll[-1]),
+                    "residual_norm": float(norm[-1]),
+                    "natural": family.natural_domain.forward(state.unconstrained),
+                }
+                if callback(info) is True:
+                    break
+            if not active.any():
+                break
+    finally:
+        if prefetch is not None:
+            prefetch.close()
+        if bar is not None:
+            bar.close()
+
+    natural = family.natural_domain.forward(state.unconstrained)
+    params = family.params_from(natural) if family.param_names else None
+    history = FitHistory(
+        nll=np.concatenate(nlls) if nlls else np.zeros(0),
+        residual_norm=np.concatenate(norms) if norms else np.zeros(0),
+    )
+    return FitResult(
+        natural=natural,
+        params=params,
+        history=history,
+        converged=converged,
+        num_steps=int(state.step) - start_step,
+        state=state,
+    )

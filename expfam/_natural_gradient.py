@@ -1,0 +1,102 @@
+"""The natural gradient as an optax transformation: Newton's method for MLE.
+
+For an exponential family the Fisher information is ∇²A(η), the Hessian of the
+mean negative log-likelihood L(η) = A(η) − ⟨η, ū⟩ − mean log h. Preconditioning
+the gradient by it is Newton's method, which converges quadratically near the
+optimum: a handful of full-batch steps.
+
+``fit`` optimizes unconstrained coordinates z with η = f(z) and hands the
+transformation g = Dfᵀ (∇A(η) − ū). From g it recovers the residual
+r = ∇A(η) − ū (solving Dfᵀ r = g), takes the Newton direction
+Δη = −(∇²A)⁻¹ r in η, and backtracks t = lr, lr/2, … until η + tΔη lies in the
+domain and decreases L (Armijo), or, at the rounding floor of L, shrinks the
+residual. It returns the update z' − z with z' = f⁻¹(η + tΔη). A plain Newton
+step in z would linearize f and can overshoot far from the optimum.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+from jax.flatten_util import ravel_pytree
+
+from expfam._family import ExponentialFamily
+
+__all__ = ["natural_gradient"]
+
+
+def natural_gradient(
+    family: ExponentialFamily, learning_rate: float = 1.0, damping: float = 1e-6
+) -> optax.GradientTransformation:
+    """An optax transformation preconditioning by the Fisher information.
+
+    Use it as ``ef.fit(family, data, optimizer=ef.natural_gradient(family))``,
+    best with full batches. It needs ``params`` (the unconstrained coordinates)
+    in ``update``, which ``fit`` passes, and assumes the incoming gradient is
+    ``fit``'s pulled-back residual (so it can recover ū for its line search).
+
+    Args:
+      family: the family whose ∇²A gives the metric.
+      learning_rate: the step scale; 1 is Newton's step.
+      damping: added to the diagonal of ∇²A, relative to its mean diagonal
+        (Levenberg–Marquardt), for near-singular Fisher information.
+
+    Returns:
+      An ``optax.GradientTransformation`` (stateless).
+    """
+    domain = family.natural_domain
+
+    def init_fn(params: Any) -> optax.EmptyState:
+        del params
+        return optax.EmptyState()
+
+    def update_fn(updates: Any, state: optax.EmptyState, params: Any = None):
+        if params is None:
+            raise ValueError(
+                f"natural_gradient({family!r}) needs params in update(); "
+                "ef.fit passes them"
+            )
+        flat_z, unravel_z = ravel_pytree(params)
+        eta = domain.forward(params)
+        flat_eta, unravel_eta = ravel_pytree(eta)
+
+        def log_partition(e: jax.Array) -> jax.Array:
+            return family.log_partition(unravel_eta(e))
+
+        def forward_flat(f: jax.Array) -> jax.Array:
+            return ravel_pytree(domain.forward(unravel_z(f)))[0]
+
+        jac = jax.jacfwd(forward_flat)(flat_z)
+        grad = ravel_pytree(updates)[0].astype(flat_eta.dtype)
+        residual = jnp.linalg.lstsq(jac.T, grad)[0]  # ∇A(η) − ū
+        u_bar = jax.grad(log_partition)(flat_eta) - residual
+        fisher = jax.hessian(log_partition)(flat_eta)
+        scale = jnp.mean(jnp.abs(jnp.diagonal(fisher)))
+        eye = jnp.eye(fisher.shape[0], dtype=fisher.dtype)
+        direction = -jnp.linalg.lstsq(fisher + damping * scale * eye, residual)[0]
+
+        def objective(e: jax.Array) -> jax.Array:
+            value = log_partition(e) - e @ u_bar
+            inside = domain.contains(unravel_eta(e))
+            return jnp.where(inside & jnp.isfinite(value), value, jnp.inf)
+
+        steps = learning_rate * 0.5 ** jnp.arange(40, dtype=flat_eta.dtype)
+        trials = jax.vmap(lambda t: objective(flat_eta + t * direction))(steps)
+        slope = residual @ direction
+        ok = trials <= objective(flat_eta) + 1e-4 * steps * slope
+        full = flat_eta + steps[0] * direction
+        full_residual = jax.grad(log_partition)(full) - u_bar
+        shrinks = jnp.isfinite(trials[0]) & (
+            jnp.linalg.norm(full_residual) < jnp.linalg.norm(residual)
+        )
+        ok = ok.at[0].set(ok[0] | shrinks)
+        t = jnp.where(jnp.any(ok), steps[jnp.argmax(ok)], 0.0)
+        new_eta = unravel_eta(flat_eta + t * direction)
+        new_z = ravel_pytree(domain.inverse(new_eta))[0]
+        step = jnp.where(t > 0, new_z - flat_z, jnp.zeros_like(flat_z))
+        return unravel_z(step.astype(flat_z.dtype)), state
+
+    return optax.GradientTransformation(init_fn, update_fn)
