@@ -172,7 +172,8 @@ _SHARDED = textwrap.dedent(
     import jax, jax.numpy as jnp, numpy as np, optax, expfam as ef
     assert len(jax.devices()) == 4
     normal = ef.Normal()
-    xs = normal.sample(jax.random.key(0), normal.natural_from(mean=2.0, variance=3.0), (4003,))
+    eta = normal.natural_from(mean=2.0, variance=3.0)
+    xs = normal.sample(jax.random.key(0), eta, (4003,))
     opt = optax.adam(5e-2)
     out = []
     for devices in (1, 4):
