@@ -374,7 +374,7 @@ class ExponentialFamily(abc.ABC):
             )
         values = {k: _as_float(v) for k, v in params.items()}
         eta = self._natural_from(**values)
-        if is_concrete(values) and not bool(self._contains(eta)):
+        if is_concrete(values) and not bool(self._contains(eta, batched=True)):
             raise family_error(
                 self,
                 f"natural_from({describe_value(params)[1:-1]}) is outside the "
@@ -387,7 +387,15 @@ class ExponentialFamily(abc.ABC):
         if not self.param_names:
             raise family_error(self, "has no conventional parameterization")
         if is_concrete(eta):
-            eta = self._check("natural", "eta", eta)
+            eta = jax.tree_util.tree_map(_as_float, eta)
+            if not bool(self._contains(eta, batched=True)):
+                raise family_error(
+                    self,
+                    f"params_from: eta={describe_value(eta)} is not a natural "
+                    f"parameter (or batch of them) of this family (shape "
+                    f"{_shape_str(self.natural_shape)}, natural domain: "
+                    f"{self.natural_domain.describe()})",
+                )
         return self._params_from(eta)
 
     # ---- subclass hook: keep overrides checked and compiled -------------------- #
@@ -410,21 +418,28 @@ class ExponentialFamily(abc.ABC):
 
     # ---- checks -------------------------------------------------------------- #
 
-    def _contains(self, eta: PyTree) -> Array:
-        expected = self.natural_shape
+    def _contains(self, eta: PyTree, *, batched: bool = False) -> Array:
+        """Whether η has the family's structure and shapes and lies in the
+        domain; with ``batched``, every leaf may carry the same leading batch
+        dimensions (conventional-parameter conversions accept batches)."""
+        expected = jax.tree_util.tree_leaves(self.natural_shape)
         try:
             leaves = jax.tree_util.tree_leaves(eta)
-            same = jax.tree_util.tree_structure(eta) == jax.tree_util.tree_structure(
-                expected
-            ) and all(
-                jnp.shape(a) == e.shape
-                for a, e in zip(
-                    leaves, jax.tree_util.tree_leaves(expected), strict=False
-                )
-            )
+            same_tree = jax.tree_util.tree_structure(
+                eta
+            ) == jax.tree_util.tree_structure(self.natural_shape)
         except (TypeError, ValueError):
-            same = False
-        if not same:
+            return jnp.asarray(False)
+        if not same_tree:
+            return jnp.asarray(False)
+        batch_shapes = set()
+        for leaf, want in zip(leaves, expected, strict=True):
+            shape = jnp.shape(leaf)
+            cut = len(shape) - len(want.shape)
+            if cut < 0 or shape[cut:] != want.shape or (cut and not batched):
+                return jnp.asarray(False)
+            batch_shapes.add(shape[:cut])
+        if len(batch_shapes) > 1:
             return jnp.asarray(False)
         return self.natural_domain.contains(eta)
 

@@ -165,18 +165,20 @@ class MultivariateNormal(ExponentialFamily):
         return mean + z @ chol.T
 
     def _natural_from(self, mean: Array, covariance: Array) -> tuple[Array, Array]:
+        # Batched over leading dimensions of mean (..., d) and covariance (..., d, d).
         chol = jnp.linalg.cholesky(covariance)
-        eye = jnp.eye(self.d, dtype=covariance.dtype)
+        eye = jnp.broadcast_to(jnp.eye(self.d, dtype=covariance.dtype), chol.shape)
         inv_chol = jax.scipy.linalg.solve_triangular(chol, eye, lower=True)
-        precision = inv_chol.T @ inv_chol
-        return precision @ mean, -0.5 * precision
+        precision = jnp.swapaxes(inv_chol, -1, -2) @ inv_chol
+        return jnp.einsum("...ij,...j->...i", precision, mean), -0.5 * precision
 
     def _params_from(self, eta: tuple[Array, Array]) -> dict[str, Array]:
         h, lam = eta
         precision = -(lam + jnp.swapaxes(lam, -1, -2))
         covariance = jnp.linalg.inv(precision)
         covariance = 0.5 * (covariance + jnp.swapaxes(covariance, -1, -2))
-        return {"mean": covariance @ h, "covariance": covariance}
+        mean = jnp.einsum("...ij,...j->...i", covariance, h)
+        return {"mean": mean, "covariance": covariance}
 
 
 @final
