@@ -15,11 +15,12 @@ from typing import Any, ClassVar, final
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import digamma, gammaln, polygamma
+from jax.scipy.special import digamma, gammaln
 
 from expfam import _domains as domains
 from expfam._families._common import as_float
 from expfam._family import ExponentialFamily
+from expfam._special import log_minus_digamma, trigamma
 
 Array = jax.Array
 
@@ -44,16 +45,6 @@ _EULER_GAMMA = 0.5772156649015329
 # --------------------------------------------------------------------------- #
 
 
-def _log_minus_digamma(k: Array) -> Array:
-    """log k − ψ(k), without cancellation for large k (asymptotic series)."""
-    inv = 1.0 / k
-    inv2 = inv * inv
-    tail = 1 / 252 - inv2 * (1 / 240 - inv2 / 132)
-    series = inv * (0.5 + inv * (1 / 12 - inv2 * (1 / 120 - inv2 * tail)))
-    small = jnp.log(jnp.minimum(k, 10.0)) - digamma(jnp.minimum(k, 10.0))
-    return jnp.where(k > 10.0, series, small)
-
-
 def gamma_shape_from_log_gap(s: Array, iterations: int = 6) -> Array:
     """The gamma shape k solving log k − ψ(k) = s, for s > 0.
 
@@ -67,8 +58,8 @@ def gamma_shape_from_log_gap(s: Array, iterations: int = 6) -> Array:
     t = jnp.log(k)
     for _ in range(iterations):
         k = jnp.exp(t)
-        f = _log_minus_digamma(k) - s_safe
-        slope = 1.0 - k * polygamma(1, k)  # d/dt of log k − ψ(k), t = log k
+        f = log_minus_digamma(k) - s_safe
+        slope = 1.0 - k * trigamma(k)  # d/dt of log k − ψ(k), t = log k
         t = t - f / slope
     return jnp.where(s > 0, jnp.exp(t), jnp.nan)
 
@@ -102,7 +93,7 @@ def inverse_digamma(y: Array, iterations: int = 6) -> Array:
         -1.0 / (jnp.minimum(y, -2.22) + _EULER_GAMMA),
     )
     for _ in range(iterations):
-        a = a - (digamma(a) - y) / polygamma(1, a)
+        a = a - (digamma(a) - y) / trigamma(a)
     return a
 
 
