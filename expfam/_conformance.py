@@ -256,7 +256,8 @@ def _quadrature(
     spread = max(q[2] - q[0], 1e-300)
     lo, hi = family.support if family.support is not None else (draws[0], draws[-1])
     missing = 0.0 if family.support is not None else 20.0 / draws.size
-    cuts = sorted({float(np.clip(c, lo, hi)) for c in q} | {float(lo), float(hi)})
+    inner = [*q, *family.breakpoints]
+    cuts = sorted({float(np.clip(c, lo, hi)) for c in inner} | {float(lo), float(hi)})
     nodes, weights = [], []
     for a, b in itertools.pairwise(cuts):
         if not b > a:

@@ -124,7 +124,8 @@ class ExponentialFamily(abc.ABC):
       ``sample(key, eta, shape)``; ``in_support(x)`` (default: finite);
       ``event_shape`` (default ``()``); ``discrete`` (default False);
       conventional parameters through ``param_names``, ``_natural_from`` and
-      ``_params_from``; ``support`` bounds (lo, hi) of a 1-D continuous family.
+      ``_params_from``; ``support`` bounds (lo, hi) of a 1-D continuous family
+      and ``breakpoints`` where its density has a kink (for quadrature).
 
     Everything else (log-density, mean parameters ∇A, Fisher information ∇²A,
     the inverse map by Newton, KL, entropy, the residual, the MLE) is derived.
@@ -141,6 +142,7 @@ class ExponentialFamily(abc.ABC):
     discrete: ClassVar[bool] = False
     param_names: ClassVar[tuple[str, ...]] = ()
     support: ClassVar[tuple[float, float] | None] = None
+    breakpoints: ClassVar[tuple[float, ...]] = ()
 
     # ---- what a family gives ------------------------------------------------ #
 

@@ -428,6 +428,10 @@ class Laplace(_ExponentialStatistic):
         loc = _check_real("Laplace", "loc", self.loc, positive=False)
         object.__setattr__(self, "loc", loc)
 
+    @property
+    def breakpoints(self) -> tuple[float, ...]:
+        return (self.loc,)  # the density's kink, for the kit's quadrature
+
     def sufficient_statistics(self, x: Array) -> Array:
         return jnp.abs(as_float(x) - self.loc)
 
