@@ -2,26 +2,44 @@
 
 p(x | η) = h(x) exp(⟨η, u(x)⟩ − A(η)). Give u, A (and h); the engine derives the
 log-density, mean parameters, Fisher information, the inverse map, KL, entropy,
-the maximum-likelihood residual and the MLE, for built-in and new families.
+the maximum-likelihood residual and the MLE, for built-in and new families, and
+fits them by minibatch maximum likelihood with optax.
 """
 
 from importlib.metadata import PackageNotFoundError, version
 
 from expfam import domains
-# TEMPORARY during parallel development: star imports, made explicit before merge.
-from expfam._families._circular import *  # noqa: F403
-from expfam._families._counts import *  # noqa: F403
-from expfam._families._gamma import *  # noqa: F403
-from expfam._families._gaussian import *  # noqa: F403
-from expfam._families._matrix import *  # noqa: F403
-from expfam._families._simplex import *  # noqa: F403
-from expfam._families._counts import Poisson
-from expfam._families._gamma import Gamma
-from expfam._families._gaussian import MultivariateNormal, Normal
+from expfam._families._circular import VonMises
+from expfam._families._counts import (
+    Bernoulli,
+    Binomial,
+    Categorical,
+    Geometric,
+    Multinomial,
+    NegativeBinomial,
+    Poisson,
+)
+from expfam._families._gamma import (
+    ChiSquared,
+    Exponential,
+    Gamma,
+    InverseGamma,
+    Laplace,
+    Pareto,
+    Weibull,
+)
+from expfam._families._gaussian import (
+    InverseGaussian,
+    LogNormal,
+    MultivariateNormal,
+    Normal,
+)
+from expfam._families._matrix import Wishart
+from expfam._families._simplex import Beta, Dirichlet
 from expfam._family import ExponentialFamily
 from expfam._fit import FitHistory, FitResult, FitState, fit, load_state, save_state
-from expfam._natural_gradient import natural_gradient
 from expfam._functional import family
+from expfam._natural_gradient import natural_gradient
 
 try:
     __version__ = version("expfam")
@@ -29,19 +47,37 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 __all__ = [
+    "Bernoulli",
+    "Beta",
+    "Binomial",
+    "Categorical",
+    "ChiSquared",
+    "Dirichlet",
+    "Exponential",
     "ExponentialFamily",
     "FitHistory",
     "FitResult",
     "FitState",
+    "Gamma",
+    "Geometric",
+    "InverseGamma",
+    "InverseGaussian",
+    "Laplace",
+    "LogNormal",
+    "Multinomial",
+    "MultivariateNormal",
+    "NegativeBinomial",
+    "Normal",
+    "Pareto",
+    "Poisson",
+    "VonMises",
+    "Weibull",
+    "Wishart",
+    "__version__",
+    "domains",
+    "family",
     "fit",
     "load_state",
     "natural_gradient",
     "save_state",
-    "Gamma",
-    "MultivariateNormal",
-    "Normal",
-    "Poisson",
-    "__version__",
-    "domains",
-    "family",
 ]
