@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pytest
 
 import expfam as ef
 
@@ -73,5 +74,14 @@ def _load() -> list[Case]:
     return found
 
 
+def params(cases: list[Case]) -> list:
+    """pytest params for ``cases``, grouped by family for ``--dist loadgroup``:
+    every test of one family runs in one worker and reuses its compilations."""
+    return [
+        pytest.param(c, id=c.id, marks=pytest.mark.xdist_group(c.id)) for c in cases
+    ]
+
+
 CASES: list[Case] = _load()
 IDS = [case.id for case in CASES]
+PARAMS = params(CASES)

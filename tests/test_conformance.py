@@ -9,10 +9,10 @@ import pytest
 import expfam as ef
 from expfam.testing import check_family
 from tests.helpers import natural
-from tests.registry import CASES, IDS
+from tests.registry import PARAMS
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("case", PARAMS)
 def test_conformance(case, dtype):
     eta = natural(case, case.typical, dtype)
     check_family(case.family, eta, key=jax.random.key(0))

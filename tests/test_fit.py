@@ -16,12 +16,12 @@ import pytest
 import expfam as ef
 from expfam._fit import _objective_parts
 from tests.helpers import flat, natural, tree_allclose
-from tests.registry import CASES, IDS
+from tests.registry import PARAMS
 
 ADAM = optax.adam(5e-2)  # one instance: fits share compiled code
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("case", PARAMS)
 def test_fit_reaches_the_mle(case):
     """Full-batch natural gradient from the default start equals moment matching."""
     with jax.enable_x64(True):

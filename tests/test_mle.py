@@ -9,10 +9,10 @@ import pytest
 
 import expfam as ef
 from tests.helpers import flat, natural, tree_allclose
-from tests.registry import CASES, IDS
+from tests.registry import PARAMS
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("case", PARAMS)
 def test_mle_moment_matches(case):
     """∇A(η̂) = ū, and η̂ recovers the truth within Monte Carlo error."""
     with jax.enable_x64(True):

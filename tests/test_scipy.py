@@ -13,9 +13,9 @@ import pytest
 
 from tests.helpers import flat, natural
 from tests.registry import CASES
+from tests.registry import params as case_params
 
 SCIPY_CASES = [c for c in CASES if c.scipy is not None]
-SCIPY_IDS = [c.id for c in SCIPY_CASES]
 
 
 def _draws(case, dtype):
@@ -26,7 +26,7 @@ def _tol(dtype):
     return (1e-6, 1e-9) if dtype == "float64" else (1e-4, 1e-4)
 
 
-@pytest.mark.parametrize("case", SCIPY_CASES, ids=SCIPY_IDS)
+@pytest.mark.parametrize("case", case_params(SCIPY_CASES))
 def test_log_prob_matches_scipy(case, dtype):
     rtol, atol = _tol(dtype)
     log_prob = jax.jit(jax.vmap(case.family.log_prob, (None, 0)))
@@ -46,11 +46,7 @@ def test_log_prob_matches_scipy(case, dtype):
         )
 
 
-@pytest.mark.parametrize(
-    "case",
-    [c for c in SCIPY_CASES if c.moments],
-    ids=[c.id for c in SCIPY_CASES if c.moments],
-)
+@pytest.mark.parametrize("case", case_params([c for c in SCIPY_CASES if c.moments]))
 def test_moments_match_scipy(case, dtype):
     rtol, atol = _tol(dtype)
     for params in _draws(case, dtype):
@@ -72,7 +68,7 @@ def test_moments_match_scipy(case, dtype):
         )
 
 
-@pytest.mark.parametrize("case", SCIPY_CASES, ids=SCIPY_IDS)
+@pytest.mark.parametrize("case", case_params(SCIPY_CASES))
 def test_entropy_matches_scipy(case, dtype):
     rtol, atol = _tol(dtype)
     for params in _draws(case, dtype):

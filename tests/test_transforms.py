@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tests.helpers import flat, leaf_dtypes, natural, tree_allclose
-from tests.registry import CASES, IDS
+from tests.registry import PARAMS
 
 
 def _pair(case, dtype):
@@ -20,7 +20,7 @@ def _pair(case, dtype):
     return eta, eta_q
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("case", PARAMS)
 def test_jit_and_vmap_agree_with_eager(case):
     fam = case.family
     eta, eta_q = _pair(case, "float32")
@@ -51,7 +51,7 @@ def test_jit_and_vmap_agree_with_eager(case):
     tree_allclose(res, fam.residual(eta, xs), rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("case", PARAMS)
 def test_grad_of_log_prob_is_the_residual_of_one_sample(case):
     fam = case.family
     eta, eta_q = _pair(case, "float32")
@@ -77,7 +77,7 @@ def flat_sum(tree):
     return sum(jnp.sum(leaf) for leaf in jax.tree_util.tree_leaves(tree))
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("case", PARAMS)
 def test_dtype_is_preserved(case, dtype):
     fam = case.family
     eta, eta_q = _pair(case, dtype)

@@ -9,14 +9,14 @@ import pytest
 
 import expfam as ef
 from tests.helpers import natural
-from tests.registry import CASES, IDS
+from tests.registry import PARAMS
 
 
 def _family_name(case):
     return type(case.family).__name__
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("case", PARAMS)
 def test_data_outside_the_support_is_named(case):
     eta = natural(case, case.typical, "float32")
     for bad in case.bad_data:
@@ -29,7 +29,7 @@ def test_data_outside_the_support_is_named(case):
             case.family.mle(batch)
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("case", PARAMS)
 def test_wrong_event_shape_is_named(case):
     eta = natural(case, case.typical, "float32")
     x = case.family.sample(jax.random.key(0), eta, (3,))
@@ -39,7 +39,7 @@ def test_wrong_event_shape_is_named(case):
         case.family.average_sufficient_statistics(x[0])  # an observation, no batch
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("case", PARAMS)
 def test_natural_parameter_outside_the_domain_is_named(case):
     eta = natural(case, case.typical, "float32")
     nan_eta = jax.tree_util.tree_map(lambda e: jnp.full_like(e, jnp.nan), eta)
@@ -58,7 +58,7 @@ def test_natural_parameter_outside_the_domain_is_named(case):
         case.family.mean_parameters(wrong_shape)
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("case", PARAMS)
 def test_natural_from_keywords_are_checked(case):
     params = dict(case.typical)
     missing = dict(params)
