@@ -9,6 +9,7 @@ fits them by minibatch maximum likelihood with optax.
 from importlib.metadata import PackageNotFoundError, version
 
 from expfam import domains
+from expfam._conditional import GLM, Conditional, ConditionalModel, fisher_scoring
 from expfam._families._circular import VonMises
 from expfam._families._counts import (
     Bernoulli,
@@ -47,11 +48,14 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 __all__ = [
+    "GLM",
     "Bernoulli",
     "Beta",
     "Binomial",
     "Categorical",
     "ChiSquared",
+    "Conditional",
+    "ConditionalModel",
     "Dirichlet",
     "Exponential",
     "ExponentialFamily",
@@ -76,6 +80,7 @@ __all__ = [
     "__version__",
     "domains",
     "family",
+    "fisher_scoring",
     "fit",
     "load_state",
     "natural_gradient",

@@ -34,6 +34,7 @@ import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from expfam import _stats
+from expfam._conditional import ConditionalModel
 from expfam._family import ExponentialFamily, _overrides
 from expfam._tree import tree_scale, tree_sub, tree_vdot
 from expfam._validation import family_error, is_concrete
@@ -79,7 +80,8 @@ class FitState(NamedTuple):
 class FitHistory(NamedTuple):
     """Per-step records: the minibatch's mean negative log-likelihood and the
     Euclidean norm of its residual ū − ∇A(η) (at the parameters before the
-    step)."""
+    step). For a conditional model: the mean penalized objective and the norm
+    of its gradient in the model parameters."""
 
     nll: np.ndarray
     residual_norm: np.ndarray
@@ -90,9 +92,10 @@ class FitResult:
     """The outcome of :func:`fit`.
 
     Attributes:
-      natural: the fitted natural parameter η.
+      natural: the fitted natural parameter η (None for a conditional model).
       params: conventional parameters (``family.params_from``), or None for a
-        family without a conventional parameterization.
+        family without a conventional parameterization; for a conditional
+        model, the fitted model parameters.
       history: per-step :class:`FitHistory`.
       converged: whether the residual norm fell below ``tol`` (False without
         ``tol``).
@@ -101,7 +104,7 @@ class FitResult:
     """
 
     natural: PyTree
-    params: dict[str, jax.Array] | None
+    params: PyTree
     history: FitHistory
     converged: bool
     num_steps: int
@@ -181,13 +184,46 @@ def _finite_step(family: ExponentialFamily, z: PyTree, updates: PyTree) -> PyTre
     return optax.apply_updates(z, tree_scale(updates, t))
 
 
+def _finite_update(z: PyTree, updates: PyTree) -> PyTree:
+    """z + updates, or z where the update is not finite (conditional models)."""
+    finite = jnp.all(
+        jnp.stack(
+            [jnp.all(jnp.isfinite(u)) for u in jax.tree_util.tree_leaves(updates)]
+        )
+    )
+    new = optax.apply_updates(z, updates)
+    return jax.tree_util.tree_map(lambda a, b: jnp.where(finite, a, b), new, z)
+
+
+def _step_functions(config: _Config) -> tuple[Callable, Callable]:
+    """(objective parts, step) for the model: the one place the unconditional
+    and conditional fits differ inside the compiled loop."""
+    model = config.family
+    if isinstance(model, ConditionalModel):
+
+        def parts(z: PyTree, batch: Any, weights: Any) -> Any:
+            del weights  # conditional data are device-resident: never padded
+            return model._objective_parts(z, batch, config.num_rows)
+
+        return parts, _finite_update
+    return (
+        functools.partial(_objective_parts, model),
+        functools.partial(_finite_step, model),
+    )
+
+
+def _take_rows(data: PyTree, rows: jax.Array) -> PyTree:
+    return jax.tree_util.tree_map(lambda a: jnp.take(a, rows, axis=0), data)
+
+
 @dataclasses.dataclass(frozen=True)
 class _Config:
-    family: ExponentialFamily
+    family: ExponentialFamily | ConditionalModel
     optimizer: optax.GradientTransformation
     batch_size: int
     chunk: int
     batch_sharding: Any
+    num_rows: int = 0  # n of a conditional model's data (scales its penalty)
 
 
 def _chunk_runner(config: _Config) -> Callable:
@@ -205,16 +241,17 @@ def _cached_runner(config: _Config) -> Callable:
 
 def _make_chunk_runner(config: _Config) -> Callable:
     """A jitted function running ``config.chunk`` steps with ``lax.scan``."""
-    family, optimizer = config.family, config.optimizer
+    optimizer = config.optimizer
+    objective_parts, finite_step = _step_functions(config)
 
     def apply(state: FitState, xs: jax.Array, weights: jax.Array | None):
         if config.batch_sharding is not None:
             xs = jax.lax.with_sharding_constraint(xs, config.batch_sharding)
-        grad_z, nll, norm = _objective_parts(family, state.unconstrained, xs, weights)
+        grad_z, nll, norm = objective_parts(state.unconstrained, xs, weights)
         updates, opt_state = optimizer.update(
             grad_z, state.opt_state, state.unconstrained
         )
-        z = _finite_step(family, state.unconstrained, updates)
+        z = finite_step(state.unconstrained, updates)
         return state._replace(unconstrained=z, opt_state=opt_state), nll, norm
 
     def run(state: FitState, data: Any, batches: Any, limit: jax.Array, tol: jax.Array):
@@ -228,7 +265,7 @@ def _make_chunk_runner(config: _Config) -> Callable:
                 if batches is None:
                     s, nll, norm = apply(s, data, None)
                 elif data is not None:
-                    s, nll, norm = apply(s, jnp.take(data, batch[0], axis=0), None)
+                    s, nll, norm = apply(s, _take_rows(data, batch[0]), None)
                 else:
                     s, nll, norm = apply(s, batch[0], batch[1])
                 return s._replace(step=s.step + 1), nll, norm
@@ -422,7 +459,7 @@ def _resolve_devices(devices: Any) -> list:
 
 
 def _initial_state(
-    family: ExponentialFamily,
+    family: ExponentialFamily | ConditionalModel,
     optimizer: optax.GradientTransformation,
     init: Any,
     key: jax.Array,
@@ -431,7 +468,10 @@ def _initial_state(
         init = init.state
     if isinstance(init, FitState):
         return init
-    if init is None:
+    if isinstance(family, ConditionalModel):
+        z = family.init(jax.random.fold_in(key, 1)) if init is None else init
+        z = jax.tree_util.tree_map(jnp.asarray, z)
+    elif init is None:
         z = family.natural_domain.inverse(family.default_natural())
     else:
         if is_concrete(init):
@@ -457,7 +497,7 @@ def _show_progress(progress: bool | None) -> bool | None:
 
 
 def fit(
-    family: ExponentialFamily,
+    family: ExponentialFamily | ConditionalModel,
     data: Any,
     *,
     optimizer: optax.GradientTransformation | None = None,
@@ -478,8 +518,19 @@ def fit(
     the optimizer there. Steps run ``chunk`` at a time inside one compiled
     ``lax.scan``; nothing recompiles per step.
 
+    Conditional models (:class:`expfam.GLM`, :class:`expfam.Conditional`) fit
+    the same way: ``data`` is a pair ``(inputs, targets)`` of device-resident
+    arrays (inputs may be a pytree of arrays) with the samples on axis 0; each
+    step's gradient is the per-sample residual u(y_i) − ∇A(η_i) pulled back
+    through the predictor with one vjp (plus the model's penalty over n);
+    ``init`` is the model parameters (default ``model.init``); the history
+    records the mean penalized objective and the norm of its gradient in the
+    parameters (what ``tol`` then bounds); ``result.params`` are the fitted
+    parameters and ``result.natural`` is None.
+
     Args:
-      family: any :class:`ExponentialFamily`, built in or user-defined.
+      family: any :class:`ExponentialFamily`, built in or user-defined, or a
+        conditional model.
       data: a jax or numpy array with observations on axis 0 (minibatches are
         drawn without replacement within each epoch, by a permutation drawn from
         ``key``); a numpy memmap or a numpy array over 1 GiB, streamed from the
@@ -533,26 +584,35 @@ def fit(
     # ---- where the data lives ---------------------------------------------- #
     producer = None
     in_memory = None
-    on_device = isinstance(data, (jax.Array, np.ndarray)) and not (
-        isinstance(data, np.memmap)
-        or (isinstance(data, np.ndarray) and data.nbytes > _DEVICE_BYTES)
+    num_rows = 0
+    conditional = isinstance(family, ConditionalModel)
+    on_device = conditional or (
+        isinstance(data, (jax.Array, np.ndarray))
+        and not (
+            isinstance(data, np.memmap)
+            or (isinstance(data, np.ndarray) and data.nbytes > _DEVICE_BYTES)
+        )
     )
     if on_device:
-        in_memory = family._check("batch", "data", data)
-        num_rows = in_memory.shape[0]
+        if conditional:  # (inputs, targets), held in device memory
+            in_memory = family._check_data(data)
+        else:
+            in_memory = family._check("batch", "data", data)
+        num_rows = jax.tree_util.tree_leaves(in_memory)[0].shape[0]
         batch_size = min(batch_size, num_rows)
         if mesh is not None:
             pad = (-num_rows) % len(device_list)
             if pad:  # padding rows are never indexed
-                in_memory = jnp.concatenate(
-                    [in_memory, jnp.repeat(in_memory[:1], pad, axis=0)]
+                in_memory = jax.tree_util.tree_map(
+                    lambda a: jnp.concatenate([a, jnp.repeat(a[:1], pad, axis=0)]),
+                    in_memory,
                 )
             in_memory = jax.device_put(in_memory, row_sharding)
         if batch_size < num_rows:
             plan = _EpochPlan(num_rows, batch_size, seed, epoch, position, rows=True)
             producer = _row_index_source(plan, chunk)
         elif mesh is not None and pad:
-            in_memory = in_memory[:num_rows]
+            in_memory = jax.tree_util.tree_map(lambda a: a[:num_rows], in_memory)
     elif isinstance(data, np.ndarray):
         if data.ndim < 1 or data.shape[1:] != family.event_shape:
             family._check("batch", "data", np.asarray(data[:1]))
@@ -571,6 +631,7 @@ def fit(
         batch_size=batch_size,
         chunk=chunk,
         batch_sharding=row_sharding if shard_batches else None,
+        num_rows=num_rows if conditional else 0,
     )
     runner = _chunk_runner(config)
     start_step = int(state.step)
@@ -632,8 +693,11 @@ def fit(
                     "step": int(state.step),
                     "nll": float(nll[-1]),
                     "residual_norm": float(norm[-1]),
-                    "natural": family.natural_domain.forward(state.unconstrained),
                 }
+                if conditional:
+                    info["params"] = state.unconstrained
+                else:
+                    info["natural"] = family.natural_domain.forward(state.unconstrained)
                 if callback(info) is True:
                     break
             if not active.any():
@@ -644,8 +708,11 @@ def fit(
         if bar is not None:
             bar.close()
 
-    natural = family.natural_domain.forward(state.unconstrained)
-    params = family.params_from(natural) if family.param_names else None
+    if conditional:
+        natural, params = None, state.unconstrained
+    else:
+        natural = family.natural_domain.forward(state.unconstrained)
+        params = family.params_from(natural) if family.param_names else None
     history = FitHistory(
         nll=np.concatenate(nlls) if nlls else np.zeros(0),
         residual_norm=np.concatenate(norms) if norms else np.zeros(0),
