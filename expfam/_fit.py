@@ -8,6 +8,10 @@ gradient in z is the residual pulled back through f with one vjp,
 −Df(z)ᵀ (ū − ∇A(f(z))), which equals autodiff of the mean log-likelihood
 without differentiating through the data.
 
+Conditional models (``expfam._conditional``) share the loop: their minibatch
+gradient is the per-sample residual u(y_i) − ∇A(η_i) pulled back through the
+predictor with one vjp; ``_step_functions`` is the one place the two differ.
+
 Pieces, optax-style: ``FitState`` (a NamedTuple pytree: z, the optimizer
 state, the key, counters), a pure compiled step run ``chunk`` steps at a time
 by ``lax.scan``, and any optax ``GradientTransformation`` as the optimizer.
