@@ -35,3 +35,16 @@ def natural(case: Any, params: dict, dtype: str) -> Any:
 
 def leaf_dtypes(tree: Any) -> set:
     return {np.dtype(leaf.dtype) for leaf in jax.tree_util.tree_leaves(tree)}
+
+
+_DRAWS: dict = {}
+
+
+def small_draws(case: Any, dtype: str, n: int = 8) -> Any:
+    """``n`` draws at ``case.typical`` in ``dtype``, cached per worker: the tests
+    share one compiled sampler per family and dtype instead of one per shape."""
+    key = (case.id, dtype, n)
+    if key not in _DRAWS:
+        eta = natural(case, case.typical, dtype)
+        _DRAWS[key] = np.asarray(case.family.sample(jax.random.key(0), eta, (n,)))
+    return jnp.asarray(_DRAWS[key])

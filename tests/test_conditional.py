@@ -165,7 +165,10 @@ def test_multinomial_logistic_matches_sklearn():
         np.testing.assert_allclose(result.params["intercept"], sk_intercept, atol=atol)
         log_probs = np.log(sk.predict_proba(X)[np.arange(n), y.astype(int)])
         ours = _mean_log_lik(model, result.params, X, y)
-        assert ours == pytest.approx(np.mean(log_probs), rel=1e-9)
+        # With a penalty the log-likelihood's gradient is not zero at the optimum,
+        # so coefficients within atol move it to first order: compare at that scale.
+        ll_rel = 1e-9 if C is None else 1e-7
+        assert ours == pytest.approx(np.mean(log_probs), rel=ll_rel)
         # sklearn's own objective (all k class vectors penalized) = ours.
         sk_objective = -np.mean(log_probs)
         if C is not None:

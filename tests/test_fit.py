@@ -27,7 +27,7 @@ def test_fit_reaches_the_mle(case):
     with jax.enable_x64(True):
         fam = case.family
         eta = natural(case, case.typical, "float64")
-        xs = fam.sample(jax.random.key(5), eta, (2_000,))
+        xs = fam.sample(jax.random.key(5), eta, (20_000,))  # shape shared with the kit
         result = ef.fit(
             fam,
             xs,
@@ -191,7 +191,8 @@ _SHARDED = textwrap.dedent(
 
 
 def test_sharded_fit_equals_single_device():
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4")
+    flags = os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=4"
+    env = dict(os.environ, XLA_FLAGS=flags.strip())
     env["JAX_PLATFORMS"] = "cpu"
     proc = subprocess.run(
         [sys.executable, "-c", _SHARDED],

@@ -1,13 +1,20 @@
-"""Every method under jit, vmap and grad, and dtypes preserved."""
+"""Every method under jit, vmap and grad, and dtypes preserved.
+
+Each test traces its transformed methods into one compiled program (the suite is
+compile-bound), and compares against the eager methods, which are compiled once
+per family and dtype and shared with the other test files.
+"""
 
 from __future__ import annotations
+
+import functools
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from tests.helpers import flat, leaf_dtypes, natural, tree_allclose
+from tests.helpers import flat, leaf_dtypes, natural, small_draws, tree_allclose
 from tests.registry import PARAMS
 
 
@@ -20,61 +27,89 @@ def _pair(case, dtype):
     return eta, eta_q
 
 
+def _stack(a, b):
+    return jax.tree_util.tree_map(lambda u, v: jnp.stack([u, v]), a, b)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _transformed(fam, eta, eta_q, xs, key):
+    etas = _stack(eta, eta_q)
+    mus = jax.vmap(fam.mean_parameters)(etas)
+    return {
+        "log_prob": jax.vmap(fam.log_prob, (None, 0))(eta, xs),
+        "mean_parameters": mus,
+        "fisher_information": jax.vmap(fam.fisher_information)(etas),
+        "entropy": jax.vmap(fam.entropy)(etas),
+        "natural_parameters": jax.vmap(fam.natural_parameters)(mus),
+        "kl": jax.vmap(fam.kl_divergence, (None, 0))(eta, etas),
+        "cross_entropy": fam.cross_entropy(eta, eta_q),
+        "draws": fam.sample(key, eta, (3,)),
+        "residual": fam.residual(eta, xs),
+    }
+
+
 @pytest.mark.parametrize("case", PARAMS)
 def test_jit_and_vmap_agree_with_eager(case):
     fam = case.family
     eta, eta_q = _pair(case, "float32")
-    xs = fam.sample(jax.random.key(1), eta, (5,))
+    xs = small_draws(case, "float32")
+    out = _transformed(fam, eta, eta_q, xs, jax.random.key(2))
     eager_lp = np.stack([np.asarray(fam.log_prob(eta, x)) for x in xs])
-    np.testing.assert_allclose(
-        jax.jit(jax.vmap(fam.log_prob, (None, 0)))(eta, xs), eager_lp, rtol=1e-5
-    )
-    etas = jax.tree_util.tree_map(lambda a, b: jnp.stack([a, b]), eta, eta_q)
+    np.testing.assert_allclose(out["log_prob"], eager_lp, rtol=1e-5, atol=1e-6)
     for method in ["mean_parameters", "fisher_information", "entropy"]:
-        batched = jax.jit(jax.vmap(getattr(fam, method)))(etas)
         tree_allclose(
-            jax.tree_util.tree_map(lambda v: v[1], batched),
+            jax.tree_util.tree_map(lambda v: v[1], out[method]),
             getattr(fam, method)(eta_q),
             rtol=1e-4,
             atol=1e-6,
         )
-    mus = jax.vmap(fam.mean_parameters)(etas)
-    back = jax.jit(jax.vmap(fam.natural_parameters))(mus)
-    tree_allclose(back, etas, rtol=2e-3, atol=2e-3 * max(1, np.abs(flat(etas)).max()))
-    kl = jax.jit(jax.vmap(fam.kl_divergence, (None, 0)))(eta, etas)
-    assert abs(float(kl[0])) < 1e-4 * (1 + abs(float(fam.log_partition(eta))))
-    ce = jax.jit(fam.cross_entropy)(eta, eta_q)
-    np.testing.assert_allclose(ce, fam.cross_entropy(eta, eta_q), rtol=1e-5)
-    draws = jax.jit(lambda k, e: fam.sample(k, e, (3,)))(jax.random.key(2), eta)
-    assert draws.shape == (3, *fam.event_shape)
-    res = jax.jit(fam.residual)(eta, xs)
-    tree_allclose(res, fam.residual(eta, xs), rtol=1e-4, atol=1e-5)
+    etas = _stack(eta, eta_q)
+    scale = max(1, np.abs(flat(etas)).max())
+    tree_allclose(out["natural_parameters"], etas, rtol=2e-3, atol=2e-3 * scale)
+    assert abs(float(out["kl"][0])) < 1e-4 * (1 + abs(float(fam.log_partition(eta))))
+    np.testing.assert_allclose(
+        out["cross_entropy"], fam.cross_entropy(eta, eta_q), rtol=1e-5
+    )
+    assert out["draws"].shape == (3, *fam.event_shape)
+    tree_allclose(out["residual"], fam.residual(eta, xs), rtol=1e-4, atol=1e-5)
+
+
+def _flat_sum(tree):
+    return sum(jnp.sum(leaf) for leaf in jax.tree_util.tree_leaves(tree))
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _gradients(fam, eta, eta_q, x):
+    mu = fam.mean_parameters(eta)
+    return {
+        "log_prob": jax.grad(fam.log_prob)(eta, x),
+        "expected": jax.tree_util.tree_map(
+            jnp.subtract, fam.sufficient_statistics(x), mu
+        ),
+        "kl": jax.grad(fam.kl_divergence, argnums=1)(eta, eta),
+        "entropy": jax.grad(fam.entropy)(eta_q),
+        "inverse": jax.grad(lambda m: _flat_sum(fam.natural_parameters(m)))(mu),
+    }
 
 
 @pytest.mark.parametrize("case", PARAMS)
 def test_grad_of_log_prob_is_the_residual_of_one_sample(case):
     fam = case.family
     eta, eta_q = _pair(case, "float32")
-    x = fam.sample(jax.random.key(3), eta, ())
-    g = jax.grad(fam.log_prob)(eta, x)
-    expected = jax.tree_util.tree_map(
-        jnp.subtract, fam.sufficient_statistics(x), fam.mean_parameters(eta)
-    )
+    x = small_draws(case, "float32")[0]
+    g = _gradients(fam, eta, eta_q, x)
+    expected = g["expected"]
     tree_allclose(
-        g, expected, rtol=1e-4, atol=1e-4 * (1 + np.abs(flat(expected)).max())
+        g["log_prob"],
+        expected,
+        rtol=1e-4,
+        atol=1e-4 * (1 + np.abs(flat(expected)).max()),
     )
     # KL(p, q) is minimized at q = p: its gradient in η_q vanishes there.
-    g_kl = jax.grad(fam.kl_divergence, argnums=1)(eta, eta)
-    assert np.abs(flat(g_kl)).max() < 1e-3 * (1 + np.abs(flat(eta)).max())
+    assert np.abs(flat(g["kl"])).max() < 1e-3 * (1 + np.abs(flat(eta)).max())
     # Entropy and the inverse map are differentiable.
-    assert np.all(np.isfinite(flat(jax.grad(fam.entropy)(eta_q))))
-    mu = fam.mean_parameters(eta)
-    grad_inv = jax.grad(lambda m: jnp.sum(flat_sum(fam.natural_parameters(m))))(mu)
-    assert np.all(np.isfinite(flat(grad_inv)))
-
-
-def flat_sum(tree):
-    return sum(jnp.sum(leaf) for leaf in jax.tree_util.tree_leaves(tree))
+    assert np.all(np.isfinite(flat(g["entropy"])))
+    assert np.all(np.isfinite(flat(g["inverse"])))
 
 
 @pytest.mark.parametrize("case", PARAMS)
@@ -83,7 +118,7 @@ def test_dtype_is_preserved(case, dtype):
     eta, eta_q = _pair(case, dtype)
     want = {np.dtype(dtype)}
     assert leaf_dtypes(eta) == want
-    xs = fam.sample(jax.random.key(0), eta, (4,))
+    xs = small_draws(case, dtype)
     assert np.dtype(xs.dtype) == np.dtype(dtype)
     for out in [
         fam.log_prob(eta, xs[0]),
