@@ -342,6 +342,17 @@ class ExponentialFamily(abc.ABC):
         ``ValueError`` when ū lies on the boundary of the mean domain (e.g. all
         coin tosses heads), where no maximum exists.
         """
+        if _is_array_batch(xs) and not isinstance(xs, np.memmap):
+            x = jnp.asarray(xs)
+            fits = x.ndim >= 1 and x.shape[1:] == self.event_shape
+            if is_concrete(x, weights) and fits and 0 < x.shape[0] <= _stats.CHUNK_ROWS:
+                # Fast path: checks, ū and the inverse in one compiled program;
+                # on any failure the checked path below names the problem.
+                w = None if weights is None else jnp.asarray(weights)
+                if w is None or w.shape == x.shape[:1]:
+                    eta, ok = _fused_mle(self, x, w)
+                    if bool(ok):
+                        return eta
         u_bar = self.average_sufficient_statistics(xs, weights)
         if is_concrete(u_bar) and not _tree_all_finite(u_bar):
             raise family_error(
@@ -580,6 +591,23 @@ class ExponentialFamily(abc.ABC):
 def _support_mask(family: ExponentialFamily, xs: Array) -> Array:
     finite = jax.vmap(lambda x: jnp.all(~jnp.isnan(jnp.asarray(x, float))))(xs)
     return finite & jax.vmap(family.in_support)(xs)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _fused_mle(
+    family: ExponentialFamily, xs: Array, weights: Array | None
+) -> tuple[PyTree, Array]:
+    """(η̂, ok): the MLE and whether every check passed, in one program."""
+    ok = jnp.all(_support_mask(family, xs))
+    if weights is not None:
+        ok &= jnp.all(jnp.isfinite(weights) & (weights >= 0)) & (jnp.sum(weights) > 0)
+    u_bar = _average(family, xs, weights)
+    eta = family.natural_parameters(u_bar)
+    ok &= jnp.all(
+        jnp.stack([jnp.all(jnp.isfinite(v)) for v in jax.tree_util.tree_leaves(u_bar)])
+    )
+    ok &= family.natural_domain.contains(eta)
+    return eta, ok
 
 
 @functools.partial(jax.jit, static_argnums=0)
