@@ -15,12 +15,12 @@ from typing import Any, ClassVar, final
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import digamma, gammaln
+from jax.scipy.special import gammaln
 
 from expfam import _domains as domains
 from expfam._families._common import as_float
 from expfam._family import ExponentialFamily
-from expfam._special import log_minus_digamma, trigamma
+from expfam._special import EULER_GAMMA, inverse_digamma, log_minus_digamma, trigamma
 
 Array = jax.Array
 
@@ -33,11 +33,9 @@ __all__ = [
     "Pareto",
     "Weibull",
     "gamma_shape_from_log_gap",
-    "inverse_digamma",
 ]
 
 _LOG_2 = math.log(2.0)
-_EULER_GAMMA = 0.5772156649015329
 
 
 # --------------------------------------------------------------------------- #
@@ -78,23 +76,6 @@ def _gamma_from_moments(
     else:
         shape = gamma_shape_from_log_gap(jnp.maximum(s, 1e-12), iterations=0)
     return shape, shape / mean
-
-
-def inverse_digamma(y: Array, iterations: int = 6) -> Array:
-    """The a > 0 solving ψ(a) = y.
-
-    Starts from Minka's approximation (exp(y) + ½ for y ≥ −2.22, else
-    −1 / (y + γ)) and runs Newton's method on the concave, increasing ψ; five
-    steps reach float64 precision over the whole range, six leave a margin.
-    """
-    a = jnp.where(
-        y >= -2.22,
-        jnp.exp(jnp.minimum(y, 700.0)) + 0.5,
-        -1.0 / (jnp.minimum(y, -2.22) + _EULER_GAMMA),
-    )
-    for _ in range(iterations):
-        a = a - (digamma(a) - y) / trigamma(a)
-    return a
 
 
 def _exponential_draws(key: Array, rate: Array, shape: tuple[int, ...]) -> Array:
@@ -384,7 +365,7 @@ class Weibull(_ExponentialStatistic):
 
     def expected_log_base_measure(self, eta: Array) -> Array:
         k = self.concentration
-        mean_log = -jnp.log(-eta) / k - _EULER_GAMMA / k  # E[log x]
+        mean_log = -jnp.log(-eta) / k - EULER_GAMMA / k  # E[log x]
         return math.log(k) + (k - 1) * mean_log
 
     def in_support(self, x: Array) -> Array:

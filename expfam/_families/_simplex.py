@@ -20,13 +20,12 @@ from expfam import _domains as domains
 from expfam._families._common import as_float
 from expfam._family import ExponentialFamily
 from expfam._newton import default_tolerance
-from expfam._special import trigamma
+from expfam._special import inverse_digamma, trigamma
 
 Array = jax.Array
 
 __all__ = ["Beta", "Dirichlet"]
 
-_EULER_GAMMA = 0.5772156649015329
 # Newton steps in log α are clipped to this size, a guard far from the root.
 _MAX_LOG_STEP = 3.0
 _MAX_ITERATIONS = 50
@@ -42,13 +41,6 @@ def _log_multivariate_beta(alpha: Array) -> Array:
     return jnp.sum(gammaln(alpha), axis=-1) - gammaln(jnp.sum(alpha, axis=-1))
 
 
-def _digamma_inverse_guess(y: Array) -> Array:
-    """Minka's approximation of ψ⁻¹(y): exp(y) + ½ above −2.22, else −1/(y + γ)."""
-    y_big = jnp.maximum(y, -2.22)
-    y_small = jnp.minimum(y, -2.22)
-    return jnp.where(y >= -2.22, jnp.exp(y_big) + 0.5, -1.0 / (y_small + _EULER_GAMMA))
-
-
 def _concentration_guess(mean_log: Array) -> Array:
     """A closed-form approximation of the α with ψ(αᵢ) − ψ(α₀) = mᵢ, α₀ = Σ αᵢ.
 
@@ -61,7 +53,7 @@ def _concentration_guess(mean_log: Array) -> Array:
     gap = -jnp.expm1(jnp.minimum(log_s, 0.0))  # 1 − S
     gap = jnp.where(gap > 0, gap, jnp.finfo(mean_log.dtype).tiny)
     total = (k - jnp.exp(log_s)) / (2 * gap)
-    return _digamma_inverse_guess(mean_log + digamma(total))
+    return inverse_digamma(mean_log + digamma(total), iterations=0)
 
 
 def _solve_hessian(alpha: Array, r: Array) -> Array:
