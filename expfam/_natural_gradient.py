@@ -37,8 +37,9 @@ def natural_gradient(
     best with full batches. Each step forms the dense Fisher information over
     the flattened η and solves with it: O(dim(η)³), right for families with up
     to a few hundred natural parameters (a 64-dimensional normal has 4 160 and
-    is better served by ``mle`` or a first-order optimizer). It needs ``params`` (the unconstrained coordinates)
-    in ``update``, which ``fit`` passes, and assumes the incoming gradient is
+    is better served by ``mle`` or a first-order optimizer). It needs
+    ``params`` (the unconstrained coordinates) in ``update``, which ``fit``
+    passes, and assumes the incoming gradient is
     ``fit``'s pulled-back residual (so it can recover ū for its line search).
 
     Args:
