@@ -174,6 +174,23 @@ def _targets(rng, n) -> None:
     )
 
 
+def _peers(xs, lp, to_p, label, scipy_fit, scipy_p) -> Callable:
+    """The hand-written JAX loop and scipy's fit for a two-parameter family."""
+
+    def extra(ref):
+        hand = _handwritten(lp, jnp.zeros(2), to_p, ref, jnp.asarray(xs), 20_000)
+        return [
+            (
+                "hand-written JAX autodiff loop",
+                hand,
+                lambda t: _rel_error(to_p(t), ref),
+            ),
+            (label, lambda: scipy_fit(xs), lambda o: _rel_error(scipy_p(o), ref)),
+        ]
+
+    return extra
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -184,92 +201,49 @@ def main() -> None:
 
     rows = []
 
-    # ---- Normal ----------------------------------------------------------- #
-    xs = rng.normal(1.5, 2.0, n)
-    normal = ef.Normal()
-
-    def normal_extra(ref):
-        def lp(t, x):
-            return jax.scipy.stats.norm.logpdf(x, t[0], jnp.exp(t[1]))
-
-        def to_p(t):
-            return {"mean": t[0], "variance": jnp.exp(2 * t[1])}
-
-        hand = _handwritten(
-            lp, jnp.array([0.0, 0.0]), to_p, ref, jnp.asarray(xs), 20_000
+    # ---- Normal, Gamma, Beta: two parameters, log-parameterized by hand ---- #
+    two_parameter = [
+        (
+            "Normal",
+            ef.Normal(),
+            rng.normal(1.5, 2.0, n),
+            lambda t, x: jax.scipy.stats.norm.logpdf(x, t[0], jnp.exp(t[1])),
+            lambda t: {"mean": t[0], "variance": jnp.exp(2 * t[1])},
+            "scipy.stats.norm.fit",
+            stats.norm.fit,
+            lambda o: {"mean": o[0], "variance": o[1] ** 2},
+        ),
+        (
+            "Gamma",
+            ef.Gamma(),
+            rng.gamma(2.5, 1 / 0.5, n),
+            lambda t, x: jax.scipy.stats.gamma.logpdf(
+                x, jnp.exp(t[0]), scale=jnp.exp(-t[1])
+            ),
+            lambda t: {"shape": jnp.exp(t[0]), "rate": jnp.exp(t[1])},
+            "scipy.stats.gamma.fit(floc=0)",
+            lambda x: stats.gamma.fit(x, floc=0),
+            lambda o: {"shape": o[0], "rate": 1 / o[2]},
+        ),
+        (
+            "Beta",
+            ef.Beta(),
+            rng.beta(2.0, 5.0, n),
+            lambda t, x: jax.scipy.stats.beta.logpdf(x, jnp.exp(t[0]), jnp.exp(t[1])),
+            lambda t: {"alpha": jnp.exp(t[0]), "beta": jnp.exp(t[1])},
+            "scipy.stats.beta.fit(floc=0, fscale=1)",
+            lambda x: stats.beta.fit(x, floc=0, fscale=1),
+            lambda o: {"alpha": o[0], "beta": o[1]},
+        ),
+    ]
+    for name, family, xs, lp, to_p, label, scipy_fit, scipy_p in two_parameter:
+        rows += _rows_for(
+            name,
+            family,
+            None,
+            jnp.asarray(xs),
+            _peers(xs, lp, to_p, label, scipy_fit, scipy_p),
         )
-        return [
-            (
-                "hand-written JAX autodiff loop",
-                hand,
-                lambda t: _rel_error(to_p(t), ref),
-            ),
-            (
-                "scipy.stats.norm.fit",
-                lambda: stats.norm.fit(xs),
-                lambda o: _rel_error({"mean": o[0], "variance": o[1] ** 2}, ref),
-            ),
-        ]
-
-    rows += _rows_for("Normal", normal, None, jnp.asarray(xs), normal_extra)
-
-    # ---- Gamma ------------------------------------------------------------ #
-    xs = rng.gamma(2.5, 1 / 0.5, n)
-    gamma = ef.Gamma()
-
-    def gamma_extra(ref):
-        def lp(t, x):
-            return jax.scipy.stats.gamma.logpdf(x, jnp.exp(t[0]), scale=jnp.exp(-t[1]))
-
-        def to_p(t):
-            return {"shape": jnp.exp(t[0]), "rate": jnp.exp(t[1])}
-
-        hand = _handwritten(
-            lp, jnp.array([0.0, 0.0]), to_p, ref, jnp.asarray(xs), 20_000
-        )
-        return [
-            (
-                "hand-written JAX autodiff loop",
-                hand,
-                lambda t: _rel_error(to_p(t), ref),
-            ),
-            (
-                "scipy.stats.gamma.fit(floc=0)",
-                lambda: stats.gamma.fit(xs, floc=0),
-                lambda o: _rel_error({"shape": o[0], "rate": 1 / o[2]}, ref),
-            ),
-        ]
-
-    rows += _rows_for("Gamma", gamma, None, jnp.asarray(xs), gamma_extra)
-
-    # ---- Beta ------------------------------------------------------------- #
-    xs = rng.beta(2.0, 5.0, n)
-    beta = ef.Beta()
-
-    def beta_extra(ref):
-        def lp(t, x):
-            return jax.scipy.stats.beta.logpdf(x, jnp.exp(t[0]), jnp.exp(t[1]))
-
-        def to_p(t):
-            return {"alpha": jnp.exp(t[0]), "beta": jnp.exp(t[1])}
-
-        hand = _handwritten(
-            lp, jnp.array([0.0, 0.0]), to_p, ref, jnp.asarray(xs), 20_000
-        )
-        return [
-            (
-                "hand-written JAX autodiff loop",
-                hand,
-                lambda t: _rel_error(to_p(t), ref),
-            ),
-            (
-                "scipy.stats.beta.fit(floc=0, fscale=1)",
-                lambda: stats.beta.fit(xs, floc=0, fscale=1),
-                lambda o: _rel_error({"alpha": o[0], "beta": o[1]}, ref),
-            ),
-        ]
-
-    rows += _rows_for("Beta", beta, None, jnp.asarray(xs), beta_extra)
 
     # ---- Dirichlet(10) ---------------------------------------------------- #
     if not args.quick:
