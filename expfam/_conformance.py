@@ -21,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
+from expfam._dtypes import leaf_dtype
 from expfam._family import ExponentialFamily
 
 PyTree = Any
@@ -239,7 +240,7 @@ def _check_normalized(
     sigmas: float,
     f64: bool,
 ) -> None:
-    dtype = jax.tree_util.tree_leaves(eta)[0].dtype
+    dtype = leaf_dtype(eta)
     points = family.enumerate_support()
     if points is not None:
         total = float(np.sum(np.exp(np.asarray(log_prob(eta, points), np.float64))))
@@ -335,7 +336,7 @@ def _quadrature(
         weights.append(w)
     x = np.concatenate(nodes)
     w = np.concatenate(weights)
-    dtype = jax.tree_util.tree_leaves(eta)[0].dtype
+    dtype = leaf_dtype(eta)
     inside = np.asarray(jax.vmap(family.in_support)(jnp.asarray(x, dtype)))
     lp = np.asarray(log_prob(eta, jnp.asarray(np.where(inside, x, q[1]), dtype)))
     density = np.where(inside, np.exp(lp.astype(np.float64)), 0.0)
@@ -372,7 +373,7 @@ def _importance_normalization(
         - np.sum(np.log(np.diag(chol)))
         - 0.5 * (nu + dim) * np.log1p(maha / nu)
     )
-    dtype = jax.tree_util.tree_leaves(eta)[0].dtype
+    dtype = leaf_dtype(eta)
     points = jax.vmap(family.from_free_coordinates)(jnp.asarray(proposal, dtype))
     inside = np.asarray(jax.vmap(family.in_support)(points))
     safe = jnp.where(

@@ -35,6 +35,7 @@ from jax.flatten_util import ravel_pytree
 
 from expfam import _stats
 from expfam._domains import Domain
+from expfam._dtypes import as_float, leaf_dtype, stat_dtype
 from expfam._newton import natural_by_newton
 from expfam._tree import tree_sub, tree_vdot
 from expfam._validation import describe_value, family_error, is_concrete
@@ -161,7 +162,7 @@ class ExponentialFamily(abc.ABC):
 
     def log_base_measure(self, x: Array) -> Array:
         """log h(x) for one observation (default 0)."""
-        return jnp.zeros((), _float_dtype(x))
+        return jnp.zeros((), stat_dtype(x))
 
     @property
     def event_shape(self) -> tuple[int, ...]:
@@ -270,7 +271,7 @@ class ExponentialFamily(abc.ABC):
                 f"{self!r} has a non-constant base measure: override "
                 "expected_log_base_measure(eta) to get entropy and cross-entropy"
             )
-        return jnp.zeros((), _leaf_dtype(eta))
+        return jnp.zeros((), leaf_dtype(eta))
 
     @_derived({"eta": "natural"})
     def entropy(self, eta: PyTree) -> Array:
@@ -314,8 +315,14 @@ class ExponentialFamily(abc.ABC):
         added on the host in float64, so float32 data of 10^8 samples averages
         to within ~1e-7 relative. Inside jit, pass an array.
         """
+        fast = self._one_program_input(xs, weights)
+        if fast is not None:
+            u_bar, ok = _checked_average(self, *fast)
+            if bool(ok):
+                return u_bar
         if _is_array_batch(xs) and not isinstance(xs, np.memmap):
             if is_concrete(xs, weights):
+                # The checks name the problem (or pass: ū itself is returned).
                 xs = self._check("batch", "xs", xs)
                 weights = self._check_weights(weights, jnp.shape(xs)[0])
                 if jnp.shape(xs)[0] > _stats.CHUNK_ROWS:
@@ -324,6 +331,24 @@ class ExponentialFamily(abc.ABC):
         if isinstance(xs, np.memmap):
             return self._average_in_chunks(xs, weights)
         return self._average_of_iterable(xs, weights)
+
+    def _one_program_input(self, xs: Any, weights: Any) -> tuple | None:
+        """(x, w) when the batch can be checked and reduced in one compiled
+        program: a concrete in-memory array of well-shaped rows that fits one
+        device call, with weights of matching shape. Else None."""
+        if not _is_array_batch(xs) or isinstance(xs, np.memmap):
+            return None
+        if not is_concrete(xs, weights):
+            return None
+        x = jnp.asarray(xs)
+        if x.ndim < 1 or x.shape[1:] != self.event_shape:
+            return None
+        if not 0 < x.shape[0] <= _stats.CHUNK_ROWS:
+            return None
+        w = None if weights is None else jnp.asarray(weights)
+        if w is not None and w.shape != x.shape[:1]:
+            return None
+        return x, w
 
     @_derived({"eta": "natural"})
     def _residual(self, eta: PyTree, u_bar: PyTree) -> PyTree:
@@ -342,17 +367,13 @@ class ExponentialFamily(abc.ABC):
         ``ValueError`` when ū lies on the boundary of the mean domain (e.g. all
         coin tosses heads), where no maximum exists.
         """
-        if _is_array_batch(xs) and not isinstance(xs, np.memmap):
-            x = jnp.asarray(xs)
-            fits = x.ndim >= 1 and x.shape[1:] == self.event_shape
-            if is_concrete(x, weights) and fits and 0 < x.shape[0] <= _stats.CHUNK_ROWS:
-                # Fast path: checks, ū and the inverse in one compiled program;
-                # on any failure the checked path below names the problem.
-                w = None if weights is None else jnp.asarray(weights)
-                if w is None or w.shape == x.shape[:1]:
-                    eta, ok = _fused_mle(self, x, w)
-                    if bool(ok):
-                        return eta
+        fast = self._one_program_input(xs, weights)
+        if fast is not None:
+            # Checks, ū and the inverse in one compiled program; on any failure
+            # the checked path below names the problem.
+            eta, ok = _fused_mle(self, *fast)
+            if bool(ok):
+                return eta
         u_bar = self.average_sufficient_statistics(xs, weights)
         if is_concrete(u_bar) and not _tree_all_finite(u_bar):
             raise family_error(
@@ -385,7 +406,7 @@ class ExponentialFamily(abc.ABC):
                 self,
                 f"natural_from: {'; '.join(parts)} (expected: {', '.join(names)})",
             )
-        values = {k: _as_float(v) for k, v in params.items()}
+        values = {k: as_float(v) for k, v in params.items()}
         eta = self._natural_from(**values)
         if is_concrete(values) and not bool(self._contains(eta, batched=True)):
             raise family_error(
@@ -400,7 +421,7 @@ class ExponentialFamily(abc.ABC):
         if not self.param_names:
             raise family_error(self, "has no conventional parameterization")
         if is_concrete(eta):
-            eta = jax.tree_util.tree_map(_as_float, eta)
+            eta = jax.tree_util.tree_map(as_float, eta)
             if not bool(self._contains(eta, batched=True)):
                 raise family_error(
                     self,
@@ -458,7 +479,7 @@ class ExponentialFamily(abc.ABC):
 
     def _check(self, kind: str, name: str, value: Any) -> Any:
         if kind == "natural":
-            value = jax.tree_util.tree_map(_as_float, value)
+            value = jax.tree_util.tree_map(as_float, value)
             if not bool(self._contains(value)):
                 raise family_error(
                     self,
@@ -468,7 +489,7 @@ class ExponentialFamily(abc.ABC):
                 )
             return value
         if kind == "mean":
-            value = jax.tree_util.tree_map(_as_float, value)
+            value = jax.tree_util.tree_map(as_float, value)
             flat_value = jax.tree_util.tree_structure(value)
             if flat_value != jax.tree_util.tree_structure(self.natural_shape) or not (
                 _tree_all_finite(value)
@@ -594,14 +615,22 @@ def _support_mask(family: ExponentialFamily, xs: Array) -> Array:
 
 
 @functools.partial(jax.jit, static_argnums=0)
+def _checked_average(
+    family: ExponentialFamily, xs: Array, weights: Array | None
+) -> tuple[PyTree, Array]:
+    """(ū, ok): the average and whether the data and weights pass the checks."""
+    ok = jnp.all(_support_mask(family, xs))
+    if weights is not None:
+        ok &= jnp.all(jnp.isfinite(weights) & (weights >= 0)) & (jnp.sum(weights) > 0)
+    return _average(family, xs, weights), ok
+
+
+@functools.partial(jax.jit, static_argnums=0)
 def _fused_mle(
     family: ExponentialFamily, xs: Array, weights: Array | None
 ) -> tuple[PyTree, Array]:
     """(η̂, ok): the MLE and whether every check passed, in one program."""
-    ok = jnp.all(_support_mask(family, xs))
-    if weights is not None:
-        ok &= jnp.all(jnp.isfinite(weights) & (weights >= 0)) & (jnp.sum(weights) > 0)
-    u_bar = _average(family, xs, weights)
+    u_bar, ok = _checked_average(family, xs, weights)
     eta = family.natural_parameters(u_bar)
     ok &= jnp.all(
         jnp.stack([jnp.all(jnp.isfinite(v)) for v in jax.tree_util.tree_leaves(u_bar)])
@@ -636,22 +665,6 @@ def _natural_shape(family: ExponentialFamily) -> PyTree:
 
 def _overrides(family: ExponentialFamily, name: str) -> bool:
     return getattr(type(family), name) is not getattr(ExponentialFamily, name)
-
-
-def _float_dtype(x: Any) -> jnp.dtype:
-    dtype = jnp.result_type(x)
-    return dtype if jnp.issubdtype(dtype, jnp.floating) else jnp.result_type(float)
-
-
-def _as_float(value: Any) -> Array:
-    value = jnp.asarray(value)
-    if jnp.issubdtype(value.dtype, jnp.floating):
-        return value
-    return value.astype(jnp.result_type(float))
-
-
-def _leaf_dtype(tree: PyTree) -> jnp.dtype:
-    return jnp.result_type(jax.tree_util.tree_leaves(tree)[0])
 
 
 def _tree_all_finite(tree: PyTree) -> bool:

@@ -32,6 +32,8 @@ import numpy as np
 from jax import lax
 from jax.extend import core as jex_core
 
+from expfam._dtypes import leaf_dtype
+
 if TYPE_CHECKING:
     from expfam._family import ExponentialFamily
 
@@ -76,9 +78,9 @@ def weighted_sums(
     plan = _SumPlan(family.sufficient_statistics, xs, weights)
     totals = plan.totals()
     if weights is None:
-        count = jnp.asarray(xs.shape[0], _leaf_dtype(totals))
+        count = jnp.asarray(xs.shape[0], leaf_dtype(totals))
     else:
-        count = jnp.sum(weights).astype(_leaf_dtype(totals))
+        count = jnp.sum(weights).astype(leaf_dtype(totals))
     return totals, count
 
 
@@ -91,7 +93,7 @@ def vmapped_sums(
     u = jax.vmap(family.sufficient_statistics)(xs)
     if weights is None:
         total = jax.tree_util.tree_map(blocked_sum, u)
-        count = jnp.asarray(xs.shape[0], _leaf_dtype(u))
+        count = jnp.asarray(xs.shape[0], leaf_dtype(u))
         return total, count
 
     def weigh(leaf: jax.Array) -> jax.Array:
@@ -99,11 +101,7 @@ def vmapped_sums(
         # where, not a product: a zero weight must silence an infinite statistic.
         return blocked_sum(jnp.where(w != 0, w * leaf, 0))
 
-    return jax.tree_util.tree_map(weigh, u), blocked_sum(weights).astype(_leaf_dtype(u))
-
-
-def _leaf_dtype(tree: PyTree) -> jnp.dtype:
-    return jax.tree_util.tree_leaves(tree)[0].dtype
+    return jax.tree_util.tree_map(weigh, u), blocked_sum(weights).astype(leaf_dtype(u))
 
 
 # --------------------------------------------------------------------------- #

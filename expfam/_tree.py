@@ -9,7 +9,7 @@ import jax.numpy as jnp
 
 PyTree = Any
 
-__all__ = ["tree_add", "tree_scale", "tree_sub", "tree_vdot"]
+__all__ = ["tree_scale", "tree_sub", "tree_vdot"]
 
 
 def tree_vdot(a: PyTree, b: PyTree) -> jax.Array:
@@ -21,11 +21,6 @@ def tree_vdot(a: PyTree, b: PyTree) -> jax.Array:
 def tree_sub(a: PyTree, b: PyTree) -> PyTree:
     """a - b, leafwise."""
     return jax.tree_util.tree_map(jnp.subtract, a, b)
-
-
-def tree_add(a: PyTree, b: PyTree) -> PyTree:
-    """a + b, leafwise."""
-    return jax.tree_util.tree_map(jnp.add, a, b)
 
 
 def tree_scale(a: PyTree, s: jax.Array | float) -> PyTree:
