@@ -53,9 +53,25 @@ def _check_int(owner: str, name: str, value: object, low: int) -> None:
         raise ValueError(f"{owner}: {name} must be an int >= {low}, got {value!r}")
 
 
+class _ScalarCount(ExponentialFamily):
+    """A family of one count x ∈ {0, 1, …, max_count} with u(x) = x."""
+
+    discrete = True
+
+    def sufficient_statistics(self, x: Array) -> Array:
+        return as_float(x)
+
+    def in_support(self, x: Array) -> Array:
+        return is_integer(x) & (x >= 0) & (x <= self._max_count)
+
+    @property
+    def _max_count(self) -> float:
+        return math.inf
+
+
 @final
 @dataclasses.dataclass(frozen=True)
-class Poisson(ExponentialFamily):
+class Poisson(_ScalarCount):
     r"""The Poisson distribution with rate λ on {0, 1, 2, …}.
 
     * u(x) = x
@@ -69,11 +85,7 @@ class Poisson(ExponentialFamily):
     beyond, so it is accurate (and free of cancellation) at every rate.
     """
 
-    discrete = True
     param_names = ("rate",)
-
-    def sufficient_statistics(self, x: Array) -> Array:
-        return as_float(x)
 
     def log_partition(self, eta: Array) -> Array:
         return jnp.exp(eta)
@@ -84,9 +96,6 @@ class Poisson(ExponentialFamily):
     @property
     def natural_domain(self) -> domains.Domain:
         return domains.real()
-
-    def in_support(self, x: Array) -> Array:
-        return is_integer(x) & (x >= 0)
 
     def natural_parameters(self, mu: Array) -> Array:
         return jnp.log(mu)
@@ -328,19 +337,15 @@ def _counts_expected_log_base_measure(n: int, eta: Array) -> Array:
     return n * _counts_entropy(1, eta) - _counts_entropy(n, eta)
 
 
-class _LogitCounts(ExponentialFamily):
+class _LogitCounts(_ScalarCount):
     """Shared algebra of the Bernoulli and binomial families (scalar logit η)."""
 
-    discrete = True
     param_names = ("probs",)
 
     @property
     def _n(self) -> int:
         """The number of trials (1 unless a subclass says otherwise)."""
         return 1
-
-    def sufficient_statistics(self, x: Array) -> Array:
-        return as_float(x)
 
     def log_partition(self, eta: Array) -> Array:
         return self._n * _log_normalizer(eta[None])
@@ -349,8 +354,9 @@ class _LogitCounts(ExponentialFamily):
     def natural_domain(self) -> domains.Domain:
         return domains.real()
 
-    def in_support(self, x: Array) -> Array:
-        return is_integer(x) & (x >= 0) & (x <= self._n)
+    @property
+    def _max_count(self) -> float:
+        return self._n
 
     def enumerate_support(self) -> Array:
         return jnp.arange(self._n + 1, dtype=jnp.result_type(float))
@@ -602,10 +608,9 @@ _NB_LOG_T_MIN = -60.0
 _NB_STEP = 1 / 8
 
 
-class _FailureCounts(ExponentialFamily):
+class _FailureCounts(_ScalarCount):
     """Shared algebra of the geometric and negative binomial families."""
 
-    discrete = True
     param_names = ("probs",)
 
     @property
@@ -613,18 +618,12 @@ class _FailureCounts(ExponentialFamily):
         """The number of successes r (1 unless a subclass says otherwise)."""
         return 1.0
 
-    def sufficient_statistics(self, x: Array) -> Array:
-        return as_float(x)
-
     def log_partition(self, eta: Array) -> Array:
         return -self._r * jnp.log(-jnp.expm1(eta))
 
     @property
     def natural_domain(self) -> domains.Domain:
         return domains.negative()
-
-    def in_support(self, x: Array) -> Array:
-        return is_integer(x) & (x >= 0)
 
     def natural_parameters(self, mu: Array) -> Array:
         # μ = r (1 − p) / p  ⇒  η = log(1 − p) = −log(1 + r / μ).
