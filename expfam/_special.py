@@ -5,6 +5,11 @@ slow when vmapped over 10^5 points; Newton solves need ψ'(x) only to set a step
 Both functions here shift the argument up by the recurrences
 ψ(x) = ψ(x + 1) − 1/x and ψ'(x) = ψ'(x + 1) + 1/x² until it is ≥ ``_SHIFT``, then
 use the asymptotic (Bernoulli-number) series, accurate there to ~1e-12 relative.
+
+``softplus`` and ``sigmoid`` carry their derivatives in the symmetric form
+σ'(x) = σ(x) σ(−x): jax's σ(1 − σ) rounds to 0 once σ(x) rounds to 1 (x ≳ 37
+in float64), losing the Bernoulli variance e^{−x} that the Fisher information
+needs at every order.
 """
 
 from __future__ import annotations
@@ -15,7 +20,14 @@ from jax.scipy.special import digamma
 
 Array = jax.Array
 
-__all__ = ["EULER_GAMMA", "inverse_digamma", "log_minus_digamma", "trigamma"]
+__all__ = [
+    "EULER_GAMMA",
+    "inverse_digamma",
+    "log_minus_digamma",
+    "sigmoid",
+    "softplus",
+    "trigamma",
+]
 
 EULER_GAMMA = 0.5772156649015329
 
@@ -75,3 +87,27 @@ def inverse_digamma(y: Array, iterations: int = 6) -> Array:
     for _ in range(iterations):
         a = a - (digamma(a) - y) / trigamma(a)
     return a
+
+
+@jax.custom_jvp
+def sigmoid(x: Array) -> Array:
+    """σ(x) = 1 / (1 + e^{−x}), with σ' = σ(x) σ(−x) accurate in both tails."""
+    return jax.nn.sigmoid(x)
+
+
+@sigmoid.defjvp
+def _sigmoid_jvp(primals, tangents):
+    (x,), (dx,) = primals, tangents
+    return sigmoid(x), sigmoid(x) * sigmoid(-x) * dx
+
+
+@jax.custom_jvp
+def softplus(x: Array) -> Array:
+    """log(1 + e^x), accurate when tiny (x ≪ 0); its derivatives are σ's."""
+    return jnp.logaddexp(x, jnp.zeros_like(x))
+
+
+@softplus.defjvp
+def _softplus_jvp(primals, tangents):
+    (x,), (dx,) = primals, tangents
+    return softplus(x), sigmoid(x) * dx
