@@ -379,14 +379,16 @@ class _System:
     Attributes:
       objective: point -> Σ_i −log p(y_i | x_i) + R(θ).
       score: point -> −∇_θ objective.
-      information: point -> Σ_i J_iᵀ ∇²A(η_i) J_i + ∇²R (the Fisher metric).
+      scored: point -> (score, information), the information being
+        Σ_i J_iᵀ ∇²A(η_i) J_i + ∇²R (the Fisher metric); together because
+        they can share their passes over the data.
       step: (point, Δθ) -> what a move along Δθ needs (Δθ, or (Δθ, Δη)).
       move: (point, step, t) -> the point at θ + tΔθ.
     """
 
     objective: Callable[[Any], Array]
     score: Callable[[Any], Array]
-    information: Callable[[Any], Array]
+    scored: Callable[[Any], tuple[Array, Array]]
     step: Callable[[Any, Array], Any]
     move: Callable[[Any, Any, Array], Any]
 
@@ -428,10 +430,13 @@ def _generic_system(model: ConditionalModel, flat: Array, unravel, inputs, targe
         weighted = jnp.einsum("nef,nfc->nec", fisher, jac)
         return jnp.einsum("ned,nec->dc", jac, weighted) + jax.hessian(penalty)(theta)
 
+    def score(theta: Array) -> Array:
+        return -jax.grad(objective)(theta)
+
     return flat, _System(
         objective=objective,
-        score=lambda theta: -jax.grad(objective)(theta),
-        information=information,
+        score=score,
+        scored=lambda theta: (score(theta), information(theta)),
         step=lambda theta, delta: delta,
         move=lambda theta, delta, t: theta + t * delta,
     )
@@ -479,26 +484,35 @@ def _canonical_system(
         nll = jnp.sum(jax.vmap(log_partition)(eta)) - jnp.sum(eta * u) - log_h
         return nll + penalty(theta)
 
+    def residuals(eta: Array) -> Array:
+        return u - jax.vmap(jax.grad(log_partition))(eta)  # (n, e)
+
+    def assemble_score(theta: Array, r: Array, by_input: Array) -> Array:
+        """[Σ_i x_i r_iᵀ (p, e) raveled, Σ_i r_i] − ∇R."""
+        score = jnp.concatenate([by_input.ravel(), jnp.sum(r, 0)])
+        return score - jax.grad(penalty)(theta)
+
     def score(point) -> Array:
         theta, eta = point
-        r = u - jax.vmap(jax.grad(log_partition))(eta)  # (n, e)
-        by_input = (r.T @ x).T  # Σ_i x_i r_iᵀ, (p, e); rᵀX is XLA's faster form
-        return jnp.concatenate([by_input.ravel(), jnp.sum(r, 0)]) - jax.grad(penalty)(
-            theta
-        )
+        r = residuals(eta)
+        return assemble_score(theta, r, (r.T @ x).T)  # rᵀX: XLA's faster form
 
-    def information(point) -> Array:
+    def scored(point) -> tuple[Array, Array]:
         theta, eta = point
+        r = residuals(eta)
         fisher = jax.vmap(jax.hessian(log_partition))(eta)  # (n, e, e)
         ww = jnp.einsum("ni,nab,nj->iajb", x, fisher, x).reshape(p * e, p * e)
-        wb = jnp.einsum("ni,nab->iab", x, fisher).reshape(p * e, e)
+        # Σ_i x_i ∇²A(η_i) and Σ_i x_i r_i in one pass over X.
+        sums = jnp.concatenate([fisher.reshape(n, e * e), r], 1).T @ x
+        wb = sums[: e * e].reshape(e, e, p).transpose(2, 0, 1).reshape(p * e, e)
         info = jnp.block([[ww, wb], [wb.T, jnp.sum(fisher, 0)]])
-        return info + jax.hessian(penalty)(theta)
+        info = info + jax.hessian(penalty)(theta)
+        return assemble_score(theta, r, sums[e * e :].T), info
 
     return (flat, linear(flat)), _System(
         objective=objective,
         score=score,
-        information=information,
+        scored=scored,
         step=lambda point, delta: (delta, linear(delta)),
         move=lambda point, step, t: (point[0] + t * step[0], point[1] + t * step[1]),
     )
@@ -531,11 +545,14 @@ def _scoring(
     # failed line search brings a fresh factorization.
     reuse_below = jnp.sqrt(tol)
 
-    def factorize(point):
-        info = system.information(point)
+    def factorize(info: Array):
         scale = jnp.mean(jnp.abs(jnp.diagonal(info)))
         eye = jnp.eye(info.shape[0], dtype=dtype)
         return jax.scipy.linalg.lu_factor(info + damping * scale * eye)
+
+    def fresh(point):
+        score, info = system.scored(point)
+        return score, factorize(info)
 
     def cond(carry):
         step, done = carry[1], carry[2]
@@ -543,8 +560,9 @@ def _scoring(
 
     def body(carry):
         point, step, _, was_small, value, values, norms, factor, reuse = carry
-        factor = jax.lax.cond(reuse, lambda: factor, lambda: factorize(point))
-        score = system.score(point)
+        score, factor = jax.lax.cond(
+            reuse, lambda: (system.score(point), factor), lambda: fresh(point)
+        )
         direction = jax.scipy.linalg.lu_solve(factor, score)
         decrement = score @ direction  # ≈ 2 (L(θ) − L(θ*)) · n
         move = system.step(point, direction)
@@ -579,7 +597,7 @@ def _scoring(
 
     nan = jnp.full((num_steps,), jnp.nan, dtype)
     false = jnp.asarray(False)
-    factor = jax.eval_shape(factorize, point)
+    factor = jax.eval_shape(lambda point: fresh(point)[1], point)
     factor = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), factor)
     init = (point, jnp.asarray(0), false, false, system.objective(point), nan, nan)
     init = (*init, factor, false)
