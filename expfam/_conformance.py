@@ -87,7 +87,10 @@ def check_family(
     * ``kl``: KL(p, p) = 0, KL(p, q) ≥ 0 and KL(p, q) matches Monte Carlo;
     * ``entropy`` / ``cross entropy`` / ``base measure``: match Monte Carlo;
     * ``override <name>``: every derived method the family overrides equals the
-      generic derivation from u and A.
+      generic derivation from u and A;
+    * ``certified support``: for a family that sets
+      ``statistics_certify_support``, u is not finite at NaN, ±inf and (for a
+      declared ``support``) points on and beyond its bounds that lie outside it.
 
     Args:
       family: the family under test.
@@ -123,6 +126,7 @@ def check_family(
     _check_round_trip(report, eta, model, rtol)
     _check_kl(report, model, draws, sigmas, rtol)
     _check_overrides(report, family, model, rtol)
+    _check_certified_support(report, family, eta)
     report.raise_if_failed()
 
 
@@ -492,4 +496,29 @@ def _check_overrides(
                 key,
                 f"the override gives {np.array2string(got, precision=8)}, the "
                 f"generic derivation {np.array2string(want, precision=8)}",
+            )
+
+
+def _check_certified_support(
+    report: _Report, family: ExponentialFamily, eta: PyTree
+) -> None:
+    """A family whose u certifies its support: u(x) not finite wherever x is out."""
+    if not family.statistics_certify_support:
+        return
+    dtype = jax.tree_util.tree_leaves(eta)[0].dtype
+    probes = [np.nan, np.inf, -np.inf]
+    if family.support is not None:
+        for bound in family.support:
+            if np.isfinite(bound):
+                probes += [bound, bound - 1.0, bound + 1.0, bound - 1e3, bound + 1e3]
+    for value in probes:
+        x = jnp.full(family.event_shape, value, dtype)
+        if bool(family.in_support(x)):
+            continue
+        u = family.sufficient_statistics(x)
+        if all(bool(jnp.all(jnp.isfinite(v))) for v in jax.tree_util.tree_leaves(u)):
+            report.fail(
+                "certified support",
+                f"statistics_certify_support is set, but x = {value} lies outside "
+                f"the support and u(x) = {_fmt(u)} is finite",
             )

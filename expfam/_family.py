@@ -126,7 +126,11 @@ class ExponentialFamily(abc.ABC):
       ``event_shape`` (default ``()``); ``discrete`` (default False);
       conventional parameters through ``param_names``, ``_natural_from`` and
       ``_params_from``; ``support`` bounds (lo, hi) of a 1-D continuous family
-      and ``breakpoints`` where its density has a kink (for quadrature).
+      and ``breakpoints`` where its density has a kink (for quadrature);
+      ``statistics_certify_support`` (default False): True when u(x) is finite
+      only at points of the support, so that a finite batch total proves every
+      observation in the support and the batch methods skip their separate
+      support pass over the data (the conformance kit probes it).
 
     Everything else (log-density, mean parameters ∇A, Fisher information ∇²A,
     the inverse map by Newton, KL, entropy, the residual, the MLE) is derived.
@@ -144,6 +148,7 @@ class ExponentialFamily(abc.ABC):
     param_names: ClassVar[tuple[str, ...]] = ()
     support: ClassVar[tuple[float, float] | None] = None
     breakpoints: ClassVar[tuple[float, ...]] = ()
+    statistics_certify_support: ClassVar[bool] = False
 
     # ---- what a family gives ------------------------------------------------ #
 
@@ -618,11 +623,21 @@ def _support_mask(family: ExponentialFamily, xs: Array) -> Array:
 def _checked_average(
     family: ExponentialFamily, xs: Array, weights: Array | None
 ) -> tuple[PyTree, Array]:
-    """(ū, ok): the average and whether the data and weights pass the checks."""
-    ok = jnp.all(_support_mask(family, xs))
+    """(ū, ok): the average and whether the data and weights pass the checks.
+
+    When the family's statistics certify its support, a finite total is the
+    check (any u(x_i) = ±inf or NaN, weighted by 0 included, makes it
+    non-finite): one read of the data fewer. A non-finite total is only "not
+    ok": the caller's checked path then names the problem.
+    """
+    u_bar = _average(family, xs, weights)
+    if family.statistics_certify_support:
+        ok = jnp.all(jnp.stack([jnp.all(jnp.isfinite(v)) for v in _leaves(u_bar)]))
+    else:
+        ok = jnp.all(_support_mask(family, xs))
     if weights is not None:
         ok &= jnp.all(jnp.isfinite(weights) & (weights >= 0)) & (jnp.sum(weights) > 0)
-    return _average(family, xs, weights), ok
+    return u_bar, ok
 
 
 @functools.partial(jax.jit, static_argnums=0)
@@ -632,11 +647,12 @@ def _fused_mle(
     """(η̂, ok): the MLE and whether every check passed, in one program."""
     u_bar, ok = _checked_average(family, xs, weights)
     eta = family.natural_parameters(u_bar)
-    ok &= jnp.all(
-        jnp.stack([jnp.all(jnp.isfinite(v)) for v in jax.tree_util.tree_leaves(u_bar)])
-    )
+    ok &= jnp.all(jnp.stack([jnp.all(jnp.isfinite(v)) for v in _leaves(u_bar)]))
     ok &= family.natural_domain.contains(eta)
     return eta, ok
+
+
+_leaves = jax.tree_util.tree_leaves
 
 
 @functools.partial(jax.jit, static_argnums=0)

@@ -70,3 +70,28 @@ def test_kit_catches_a_wrong_override():
 
 def test_kit_passes_a_correct_custom_family():
     check_family(_poisson_like(), jnp.log(2.5), key=jax.random.key(3))
+
+
+def test_kit_catches_a_false_support_certificate():
+    """u(x) = x is finite at x = −1, outside (0, ∞): the claim that a finite
+    batch total certifies the support is false, and the kit says so."""
+
+    class Exponentialish(ef.ExponentialFamily):
+        statistics_certify_support = True
+        support = (0.0, jnp.inf)
+        natural_domain = ef.domains.negative()
+        sufficient_statistics = staticmethod(lambda x: x)
+        log_partition = staticmethod(lambda eta: -jnp.log(-eta))
+        in_support = staticmethod(lambda x: x > 0)
+
+        def sample(self, key, eta, shape=()):
+            return jax.random.exponential(key, shape) / -eta
+
+        def __hash__(self):
+            return 8
+
+        def __eq__(self, other):
+            return type(other) is type(self)
+
+    with pytest.raises(AssertionError, match=r"certified support.*x = -1\.0"):
+        check_family(Exponentialish(), jnp.asarray(-2.0), key=jax.random.key(4))

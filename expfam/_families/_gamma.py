@@ -120,6 +120,8 @@ class Gamma(ExponentialFamily):
     method from Minka's approximation (:func:`gamma_shape_from_log_gap`).
     """
 
+    statistics_certify_support = True  # u is ±inf or NaN outside
+
     param_names = ("shape", "rate")
     support = (0.0, math.inf)
 
@@ -177,6 +179,8 @@ class InverseGamma(ExponentialFamily):
     E[log(1/x)] = −μ₁ and E[1/x] = μ₂ (:func:`gamma_shape_from_log_gap`).
     """
 
+    statistics_certify_support = True  # u is ±inf or NaN outside
+
     param_names = ("shape", "scale")
     support = (0.0, math.inf)
 
@@ -230,6 +234,8 @@ class ChiSquared(ExponentialFamily):
 
     The inverse map μ → η solves ψ(k / 2) + log 2 = μ (:func:`inverse_digamma`).
     """
+
+    statistics_certify_support = True  # u is ±inf or NaN outside
 
     param_names = ("df",)
     support = (0.0, math.inf)

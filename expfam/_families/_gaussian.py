@@ -74,6 +74,8 @@ class Normal(ExponentialFamily):
     * conventional parameters: ``mean`` m, ``variance`` s²
     """
 
+    statistics_certify_support = True  # u is ±inf or NaN outside
+
     param_names = ("mean", "variance")
     support = (-math.inf, math.inf)
 
@@ -120,6 +122,8 @@ class MultivariateNormal(ExponentialFamily):
     The Fisher information is over the flattened (d + d²) entries of η, so it is
     singular along antisymmetric directions of η₂.
     """
+
+    statistics_certify_support = True  # u is ±inf or NaN outside
 
     d: int
 
@@ -193,6 +197,8 @@ class LogNormal(ExponentialFamily):
     * conventional parameters: ``loc`` m and ``scale`` s > 0 of log x
       (scipy's ``lognorm(s, scale=exp(m))``)
     """
+
+    statistics_certify_support = True  # u is ±inf or NaN outside
 
     param_names = ("loc", "scale")
     support = (0.0, math.inf)

@@ -148,6 +148,8 @@ class Beta(ExponentialFamily):
     smallest normal number or to the largest number below 1.
     """
 
+    statistics_certify_support = True  # u is ±inf or NaN outside
+
     param_names = ("alpha", "beta")
     support = (0.0, 1.0)
 
