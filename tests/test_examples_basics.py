@@ -66,13 +66,12 @@ def test_die_mle_is_frequency_and_lagrange_maximum(tmp_path):
 
 
 def test_mutation_counts_poisson_mle_and_glm_match_statsmodels(tmp_path):
-    x64 = jax.config.jax_enable_x64
     r = run_example("mutation_counts", tmp_path, "--cells", "200", "--lineages", "150")
-    assert jax.config.jax_enable_x64 == x64
-    assert r["rate_hat"] == pytest.approx(r["sample_mean"], rel=1e-12)
+    assert r["rate_hat"] == pytest.approx(r["sample_mean"], rel=1e-6)
     assert r["converged"]
-    assert r["coef_max_abs_diff"] < 1e-6
-    assert r["a_expfam"] == pytest.approx(r["a_statsmodels"], abs=1e-6)
-    assert r["b_expfam"] == pytest.approx(r["b_statsmodels"], abs=1e-6)
+    # float32 Fisher scoring against statsmodels' float64 IRLS.
+    assert r["coef_max_abs_diff"] < 1e-4
+    assert r["a_expfam"] == pytest.approx(r["a_statsmodels"], abs=1e-4)
+    assert r["b_expfam"] == pytest.approx(r["b_statsmodels"], abs=1e-4)
     # and near the truth (a = 0.3, b = 0.15) at 150 lineages
     assert r["b_expfam"] == pytest.approx(0.15, abs=0.03)
