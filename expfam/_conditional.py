@@ -337,6 +337,35 @@ class GLM(ConditionalModel):
             params["log_shape"] = jnp.zeros((), dtype)
         return params
 
+    def intercept_only(
+        self, params: dict[str, Array], mean_u: Array
+    ) -> dict[str, Array]:
+        """The intercept-only MLE from ū, the mean of u(y): W = 0 and b (and
+        the dispersion) matching the targets' moments, ∇A(η) = ū.
+
+        Fisher scoring starts here without ``init``. Entries that are not
+        finite (ū on the boundary, e.g. a class never observed) keep their
+        values in ``params``. Traceable.
+        """
+        coef = params["coef"]
+        dtype = coef.dtype
+        mean_u = jnp.asarray(mean_u, dtype)
+        start = dict(params, coef=jnp.zeros_like(coef))
+        if isinstance(self.family, Normal):
+            variance = mean_u[1] - mean_u[0] ** 2
+            start.update(intercept=mean_u[0], log_variance=jnp.log(variance))
+        elif isinstance(self.family, Gamma):
+            eta = self.family.natural_parameters(mean_u)
+            start.update(intercept=jnp.log(mean_u[1]), log_shape=jnp.log(eta[0] + 1))
+        else:
+            eta = self.family.natural_parameters(mean_u.reshape(self._linear_shape))
+            start.update(intercept=eta)
+        return jax.tree_util.tree_map(
+            lambda new, old: jnp.where(jnp.isfinite(new), new, old).astype(old.dtype),
+            start,
+            params,
+        )
+
     def linear_predictor(self, params: dict[str, Array], x: Array) -> Array:
         """ν(x) = xᵀW + b."""
         x = jnp.asarray(x, params["coef"].dtype)
@@ -442,17 +471,14 @@ def _generic_system(model: ConditionalModel, flat: Array, unravel, inputs, targe
     )
 
 
-def _canonical_system(
-    model: GLM, flat: Array, unravel, inputs: Array, targets: Array, start: bool
-):
+def _canonical_system(model: GLM, flat: Array, unravel, inputs: Array, targets: Array):
     """A canonical GLM, η_i = Wᵀx_i + b: the Jacobians [x_i, 1] ⊗ I are never formed.
 
     θ = ravel({coef: W (p, e), intercept: b (e)}) is ordered like x̃ = [x, 1]
     (input index, then the component of η), so the information is
     Σ_i x̃_i x̃_iᵀ ⊗ ∇²A(η_i): one weighted Gram product Xᵀ diag X and sums.
     The point carries η and a step carries Δη = X ΔW + Δb, so the line search
-    is elementwise in η. With ``start`` (static) the solve begins at the
-    intercept-only MLE, b = (∇A)⁻¹(ū) and W = 0, where that is finite.
+    is elementwise in η.
     """
     family = model.family
     shape = model._linear_shape
@@ -472,12 +498,6 @@ def _canonical_system(
     def linear(theta: Array) -> Array:
         """[X, 1] θ as (n, e)."""
         return x @ theta[: p * e].reshape(p, e) + theta[None, p * e :]
-
-    if start:
-        mean_u = jnp.mean(u, 0).reshape(shape)
-        intercept = jnp.ravel(family.natural_parameters(mean_u)).astype(dtype)
-        from_mean = jnp.concatenate([jnp.zeros(p * e, dtype), intercept])
-        flat = jnp.where(jnp.all(jnp.isfinite(intercept)), from_mean, flat)
 
     def objective(point) -> Array:
         theta, eta = point
@@ -530,10 +550,16 @@ def _scoring(
     start: bool,
 ):
     """Damped Newton with the Fisher metric; see :func:`fisher_scoring`."""
+    if start:
+        mean_u = jax.tree_util.tree_map(
+            lambda u: jnp.mean(u, 0),
+            jax.vmap(model.family.sufficient_statistics)(targets),
+        )
+        params = model.intercept_only(params, mean_u)
     flat, unravel = ravel_pytree(params)
     dtype = flat.dtype
     if isinstance(model, GLM) and model._canonical:
-        point, system = _canonical_system(model, flat, unravel, inputs, targets, start)
+        point, system = _canonical_system(model, flat, unravel, inputs, targets)
     else:
         point, system = _generic_system(model, flat, unravel, inputs, targets)
     n = targets.shape[0]
@@ -566,13 +592,22 @@ def _scoring(
         direction = jax.scipy.linalg.lu_solve(factor, score)
         decrement = score @ direction  # ≈ 2 (L(θ) − L(θ*)) · n
         move = system.step(point, direction)
+        # A decrement this small on a fresh factorization: the step about to
+        # be taken lands at the optimum to rounding (quadratic convergence). A
+        # chord step only contracts the error, so it needs a second small
+        # decrement in a row (the parameters then agree to ~10⁻¹¹ relative in
+        # float64).
+        scale = 1 + jnp.abs(value)
+        small = decrement <= 2 * tol * scale
 
-        # Backtracking (Armijo) along the Fisher-scoring direction.
+        # Backtracking (Armijo) along the Fisher-scoring direction. Once the
+        # decrement is at the objective's rounding floor, the objective can no
+        # longer judge the step (float32 especially): a finite one is taken.
         def search(state):
             i, _, _ = state
             trial = system.objective(system.move(point, move, halvings[i]))
-            ok = jnp.isfinite(trial) & (trial <= value - 1e-4 * halvings[i] * decrement)
-            return i + 1, ok, trial
+            decrease = trial <= value - 1e-4 * halvings[i] * decrement
+            return i + 1, jnp.isfinite(trial) & (decrease | small), trial
 
         i, ok, trial = jax.lax.while_loop(
             lambda s: (s[0] < halvings.shape[0]) & ~s[1], search, (0, False, value)
@@ -580,12 +615,6 @@ def _scoring(
         t = jnp.where(ok, halvings[i - 1], 0.0)
         values = values.at[step].set(value / n)
         norms = norms.at[step].set(jnp.linalg.norm(score) / n)
-        # A decrement this small on a fresh factorization: the step just taken
-        # lands at the optimum to rounding (quadratic convergence). A chord
-        # step only contracts the error, so it needs a second small decrement
-        # in a row (the parameters then agree to ~10⁻¹¹ relative in float64).
-        scale = 1 + jnp.abs(value)
-        small = decrement <= 2 * tol * scale
         converged = small & (~reuse | was_small)
         # A failed search with a reused factorization retries with a fresh one.
         done = (~ok & ~reuse) | converged | ~jnp.isfinite(decrement)
@@ -630,9 +659,9 @@ def fisher_scoring(
 
     For a canonical-link :class:`GLM` the matrix is one weighted Gram product
     Σ_i x̃_i x̃_iᵀ ⊗ ∇²A(η_i) (x̃ = [x, 1]), the line search works on η without
-    touching the inputs, and, without ``init``, the solve starts at the
-    intercept-only MLE (b with ∇A(b) = ū, W = 0; zeros where that is not
-    finite, e.g. a class never observed). Other models form the Jacobians
+    touching the inputs. Without ``init`` a GLM starts at its intercept-only
+    MLE (:meth:`GLM.intercept_only`: W = 0, the intercept and dispersion
+    matching the targets' moments). Other models form the Jacobians
     densely (n × dim η × dim θ): meant for GLMs and small models.
 
     Stops when the Newton decrement (score · Δ), about twice the distance to
@@ -652,7 +681,8 @@ def fisher_scoring(
     Args:
       model: a :class:`GLM` or :class:`Conditional`.
       data: ``(inputs, targets)`` with the samples on axis 0.
-      init: starting parameters; default ``model.init(key)``.
+      init: starting parameters; default ``model.init(key)`` (for a
+        :class:`GLM`, moved to its intercept-only MLE).
       num_steps: the most Newton steps.
       tol: the relative stopping tolerance.
       damping: added to the diagonal of the information matrix, relative to
@@ -671,7 +701,7 @@ def fisher_scoring(
             model, f"fisher_scoring: num_steps must be an int >= 1, got {num_steps!r}"
         )
     inputs, targets = model._check_data(data)
-    start = init is None and isinstance(model, GLM) and model._canonical
+    start = init is None and isinstance(model, GLM)
     if init is None:
         init = model.init(jax.random.key(0) if key is None else key)
     dtype = jnp.result_type(*jax.tree_util.tree_leaves(init))
@@ -694,7 +724,8 @@ def fisher_scoring(
             f"objective {float(values[steps - 1]) if steps else math.nan:.6g}): the "
             "optimum may not exist (e.g. separable data in logistic regression "
             "without a penalty: the likelihood keeps growing as the coefficients "
-            "diverge); set a penalty C or more num_steps",
+            "diverge; set a penalty C), or the solve needs more num_steps or a "
+            "start closer to the optimum (init=)",
             RuntimeWarning,
             stacklevel=2,
         )

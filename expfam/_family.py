@@ -35,7 +35,7 @@ from jax.flatten_util import ravel_pytree
 
 from expfam import _stats
 from expfam._domains import Domain
-from expfam._dtypes import as_float, leaf_dtype, stat_dtype
+from expfam._dtypes import as_float, leaf_dtype, stat_dtype, to_device
 from expfam._newton import natural_by_newton
 from expfam._tree import tree_sub, tree_vdot
 from expfam._validation import describe_value, family_error, is_concrete
@@ -345,7 +345,7 @@ class ExponentialFamily(abc.ABC):
             return None
         if not is_concrete(xs, weights):
             return None
-        x = jnp.asarray(xs)
+        x = to_device(xs)
         if x.ndim < 1 or x.shape[1:] != self.event_shape:
             return None
         if not 0 < x.shape[0] <= _stats.CHUNK_ROWS:

@@ -39,6 +39,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from expfam import _stats
 from expfam._conditional import ConditionalModel
+from expfam._dtypes import to_device
 from expfam._family import ExponentialFamily, _overrides
 from expfam._tree import tree_scale, tree_sub, tree_vdot
 from expfam._validation import family_error, is_concrete
@@ -659,9 +660,9 @@ def fit(
                     break
                 (xs, w), used, (epoch, position) = item
                 if w is None:  # row indices into the device-resident data
-                    batches = (jnp.asarray(xs), None)
+                    batches = (to_device(xs), None)
                 else:
-                    batches = (jnp.asarray(xs), jnp.asarray(w))
+                    batches = (to_device(xs), to_device(w))
                     if shard_batches:
                         spec = NamedSharding(mesh, PartitionSpec(None, "data"))
                         batches = jax.device_put(batches, spec)

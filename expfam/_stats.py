@@ -32,7 +32,7 @@ import numpy as np
 from jax import lax
 from jax.extend import core as jex_core
 
-from expfam._dtypes import leaf_dtype
+from expfam._dtypes import leaf_dtype, to_device
 
 if TYPE_CHECKING:
     from expfam._family import ExponentialFamily
@@ -530,10 +530,10 @@ def chunked_average(
             check(chunk, weights, index)
         size = rows if rows is not None else _next_power_of_two(chunk.shape[0])
         if weights is None and chunk.shape[0] == size:
-            sums, n = _chunk_sums(family, jnp.asarray(chunk), None)
+            sums, n = _chunk_sums(family, to_device(chunk), None)
         else:
             xs, w = _padded(chunk, weights, size)
-            sums, n = _chunk_sums(family, jnp.asarray(xs), jnp.asarray(w))
+            sums, n = _chunk_sums(family, to_device(xs), to_device(w))
         leaves, treedef = jax.tree_util.tree_flatten(sums)
         dtype = leaves[0].dtype
         leaves64 = [np.asarray(leaf, dtype=np.float64) for leaf in leaves]

@@ -240,6 +240,35 @@ def test_binomial_normal_gamma_glms_match_statsmodels():
     assert float(jnp.exp(result.params["log_shape"])) == pytest.approx(shape, rel=0.2)
 
 
+def test_float32_scoring_from_the_default_start():
+    """float32: the Normal GLM from GLM.init (σ² = 1, far from the data's) and
+    a Poisson GLM near the objective's rounding floor both reach the float64
+    optimum to float32 accuracy (the start is the intercept-only MLE; the last
+    Newton step is taken even where float32 can no longer see the decrease)."""
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(8)
+    x = rng.uniform(0, 10, 400)
+    design = sm.add_constant(x)
+    y = 1.0 + 0.8 * x + 1.5 * rng.normal(size=400)
+    beta, rss, *_ = np.linalg.lstsq(design, y, rcond=None)
+    counts = rng.poisson(np.exp(0.3 + 0.15 * x)).astype(np.float64)
+    ref = sm.GLM(counts, design, family=sm.families.Poisson()).fit(tol=1e-14)
+    with jax.enable_x64(False):
+        inputs = jnp.asarray(x[:, None], jnp.float32)
+        normal = ef.fisher_scoring(ef.GLM(ef.Normal(), 1), (inputs, jnp.asarray(y)))
+        poisson = ef.fisher_scoring(
+            ef.GLM(ef.Poisson(), 1), (inputs, jnp.asarray(counts, jnp.float32))
+        )
+    assert normal.converged and poisson.converged
+    got = [normal.params["intercept"], normal.params["coef"][0]]
+    np.testing.assert_allclose(np.asarray(got, np.float64), beta, rtol=2e-5)
+    variance = np.exp(np.float64(normal.params["log_variance"]))
+    assert variance == pytest.approx(rss[0] / 400, rel=2e-5)
+    got = [poisson.params["intercept"], poisson.params["coef"][0]]
+    np.testing.assert_allclose(np.asarray(got, np.float64), ref.params, atol=1e-6)
+
+
 # --------------------------------------------------------------------------- #
 # Conditional with a neural-network predictor; the residual gradient
 # --------------------------------------------------------------------------- #
