@@ -463,6 +463,22 @@ def _resolve_devices(devices: Any) -> list:
     return list(devices)
 
 
+def _unconstrained(family: ExponentialFamily, eta: Any) -> Any:
+    """z = f⁻¹(η) (η default: ``default_natural()``), compiled once per family:
+    op by op, a matrix domain's inverse is dozens of small dispatches."""
+    try:
+        return _unconstrained_jit(family, eta)
+    except TypeError:  # an unhashable user family
+        return _unconstrained_jit.__wrapped__(family, eta)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _unconstrained_jit(family: ExponentialFamily, eta: Any) -> Any:
+    if eta is None:
+        eta = family.default_natural()
+    return family.natural_domain.inverse(eta)
+
+
 def _initial_state(
     family: ExponentialFamily | ConditionalModel,
     optimizer: optax.GradientTransformation,
@@ -476,12 +492,10 @@ def _initial_state(
     if isinstance(family, ConditionalModel):
         z = family.init(jax.random.fold_in(key, 1)) if init is None else init
         z = jax.tree_util.tree_map(jnp.asarray, z)
-    elif init is None:
-        z = family.natural_domain.inverse(family.default_natural())
     else:
-        if is_concrete(init):
+        if init is not None and is_concrete(init):
             init = family._check("natural", "init", init)
-        z = family.natural_domain.inverse(init)
+        z = _unconstrained(family, init)
     seed = jax.random.randint(key, (), 0, jnp.iinfo(jnp.int32).max, jnp.int32)
     zero = jnp.asarray(0, jnp.int32)
     return FitState(

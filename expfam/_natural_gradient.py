@@ -8,8 +8,10 @@ optimum: a handful of full-batch steps.
 ``fit`` optimizes unconstrained coordinates z with η = f(z) and hands the
 transformation g = Dfᵀ (∇A(η) − ū). From g it recovers the residual
 r = ∇A(η) − ū (solving Dfᵀ r = g), takes the Newton direction
-Δη = −(∇²A)⁻¹ r in η, and backtracks t = lr, lr/2, … until η + tΔη lies in the
-domain and decreases L (Armijo), or, at the rounding floor of L, shrinks the
+Δη = −(∇²A)⁻¹ r in η, restricted to the range of Df (the directions η can
+move in; for a symmetric matrix parameter, the symmetric ones), and
+backtracks t = lr, lr/2, … until η + tΔη lies in the domain and decreases L
+(Armijo), or, at the rounding floor of L, shrinks the
 residual. It returns the update z' − z with z' = f⁻¹(η + tΔη). A plain Newton
 step in z would linearize f and can overshoot far from the optimum.
 """
@@ -77,10 +79,17 @@ def natural_gradient(
         grad = ravel_pytree(updates)[0].astype(flat_eta.dtype)
         residual = jnp.linalg.lstsq(jac.T, grad)[0]  # ∇A(η) − ū
         u_bar = jax.grad(log_partition)(flat_eta) - residual
-        fisher = jax.hessian(log_partition)(flat_eta)
+        # Newton within the directions η can move in, the range of Df: a
+        # symmetric matrix parameter (the multivariate normal's, Wishart's)
+        # has d² entries but d(d+1)/2 degrees of freedom, and the Fisher
+        # information over all d² is singular along the antisymmetric ones,
+        # which float32 rounding then amplifies. Q spans the range.
+        basis = jnp.linalg.qr(jac)[0]
+        fisher = basis.T @ jax.hessian(log_partition)(flat_eta) @ basis
         scale = jnp.mean(jnp.abs(jnp.diagonal(fisher)))
         eye = jnp.eye(fisher.shape[0], dtype=fisher.dtype)
-        direction = -jnp.linalg.lstsq(fisher + damping * scale * eye, residual)[0]
+        damped = fisher + damping * scale * eye
+        direction = -basis @ jnp.linalg.solve(damped, basis.T @ residual)
 
         def objective(e: jax.Array) -> jax.Array:
             value = log_partition(e) - e @ u_bar
