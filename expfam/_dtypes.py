@@ -7,13 +7,14 @@ Host data enters the device through ``to_device``.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["as_float", "leaf_dtype", "stat_dtype", "to_device"]
+__all__ = ["aligned_rows", "as_float", "leaf_dtype", "stat_dtype", "to_device"]
 
 
 def stat_dtype(x: Any) -> jnp.dtype:
@@ -42,3 +43,35 @@ def to_device(x: Any) -> jax.Array:
     one pass over 10^6 samples.
     """
     return jax.device_put(x) if isinstance(x, np.ndarray) else jnp.asarray(x)
+
+
+_ALIGNMENT = 64  # the CPU client aliases host buffers aligned to this
+_MIN_SPLIT_BYTES = 1 << 20  # below this a copy costs less than a second program
+
+
+def aligned_rows(x: Any) -> tuple[int, int] | None:
+    """(k, h): rows x[k : k + n − h] start on a 64-byte boundary, so that on
+    CPU ``to_device`` aliases them instead of copying; the h rows outside
+    them are few (h = 64 / gcd(row bytes, 64)) and fixed for a row size, so
+    compiled shapes do not depend on where numpy put the buffer.
+
+    None when that does not apply: not the CPU backend, not a C-contiguous
+    numpy array of a canonical dtype over 1 MiB, already aligned, or no row
+    offset reaches the boundary (the buffer's misalignment is not a multiple
+    of gcd(row bytes, 64)).
+    """
+    if not (isinstance(x, np.ndarray) and x.ndim >= 1 and x.flags.c_contiguous):
+        return None
+    if x.nbytes < _MIN_SPLIT_BYTES or jax.dtypes.canonicalize_dtype(x.dtype) != x.dtype:
+        return None
+    if jax.default_backend() != "cpu":
+        return None
+    address, row = x.ctypes.data, x.strides[0]
+    if address % _ALIGNMENT == 0 or row == 0:
+        return None
+    step = math.gcd(row, _ALIGNMENT)
+    if address % step:
+        return None
+    h = _ALIGNMENT // step
+    k = next(k for k in range(h) if (address + k * row) % _ALIGNMENT == 0)
+    return (k, h) if x.shape[0] > 2 * h else None

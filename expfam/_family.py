@@ -35,7 +35,7 @@ from jax.flatten_util import ravel_pytree
 
 from expfam import _stats
 from expfam._domains import Domain
-from expfam._dtypes import as_float, leaf_dtype, stat_dtype, to_device
+from expfam._dtypes import aligned_rows, as_float, leaf_dtype, stat_dtype, to_device
 from expfam._newton import natural_by_newton
 from expfam._tree import tree_sub, tree_vdot
 from expfam._validation import describe_value, family_error, is_concrete
@@ -338,22 +338,40 @@ class ExponentialFamily(abc.ABC):
         return self._average_of_iterable(xs, weights)
 
     def _one_program_input(self, xs: Any, weights: Any) -> tuple | None:
-        """(x, w) when the batch can be checked and reduced in one compiled
-        program: a concrete in-memory array of well-shaped rows that fits one
-        device call, with weights of matching shape. Else None."""
+        """(parts, weight parts) when the batch can be checked and reduced in
+        one compiled program: a concrete in-memory array of well-shaped rows
+        that fits one device call, with weights of matching shape. Else None.
+
+        The parts are device arrays whose rows together are the batch's: one
+        array, or, for a large numpy array on CPU, its 64-byte-aligned bulk
+        (aliased, not copied) and the few rows around it (copied).
+        """
         if not _is_array_batch(xs) or isinstance(xs, np.memmap):
             return None
         if not is_concrete(xs, weights):
             return None
-        x = to_device(xs)
-        if x.ndim < 1 or x.shape[1:] != self.event_shape:
+        shape = np.shape(xs)
+        if len(shape) < 1 or shape[1:] != self.event_shape:
             return None
-        if not 0 < x.shape[0] <= _stats.CHUNK_ROWS:
+        if not 0 < shape[0] <= _stats.CHUNK_ROWS:
             return None
-        w = None if weights is None else jnp.asarray(weights)
-        if w is not None and w.shape != x.shape[:1]:
+        if weights is not None and np.shape(weights) != shape[:1]:
             return None
-        return x, w
+        split = aligned_rows(xs)
+        if split is None:
+            w = None if weights is None else (jnp.asarray(weights),)
+            return (to_device(xs),), w
+        k, h = split
+        bulk = slice(k, shape[0] - h + k)
+
+        def outside(a: Any) -> np.ndarray:
+            return np.concatenate([a[:k], a[shape[0] - h + k :]])
+
+        parts = (to_device(xs[bulk]), to_device(outside(xs)))
+        if weights is None:
+            return parts, None
+        w = np.asarray(weights)
+        return parts, (jnp.asarray(w[bulk]), jnp.asarray(outside(w)))
 
     @_derived({"eta": "natural"})
     def _residual(self, eta: PyTree, u_bar: PyTree) -> PyTree:
@@ -621,28 +639,37 @@ def _support_mask(family: ExponentialFamily, xs: Array) -> Array:
 
 @functools.partial(jax.jit, static_argnums=0)
 def _checked_average(
-    family: ExponentialFamily, xs: Array, weights: Array | None
+    family: ExponentialFamily, xs: tuple[Array, ...], weights: tuple | None
 ) -> tuple[PyTree, Array]:
-    """(ū, ok): the average and whether the data and weights pass the checks.
+    """(ū, ok): the average over the batch's parts (see ``_one_program_input``)
+    and whether the data and weights pass the checks.
 
     When the family's statistics certify its support, a finite total is the
     check (any u(x_i) = ±inf or NaN, weighted by 0 included, makes it
     non-finite): one read of the data fewer. A non-finite total is only "not
     ok": the caller's checked path then names the problem.
     """
-    u_bar = _average(family, xs, weights)
+    weights = (None,) * len(xs) if weights is None else weights
+    sums = [
+        _stats.weighted_sums(family, x, w) for x, w in zip(xs, weights, strict=True)
+    ]
+    count = sum(c for _, c in sums)
+    u_bar = jax.tree_util.tree_map(
+        lambda *totals: sum(totals) / count, *(t for t, _ in sums)
+    )
     if family.statistics_certify_support:
         ok = jnp.all(jnp.stack([jnp.all(jnp.isfinite(v)) for v in _leaves(u_bar)]))
     else:
-        ok = jnp.all(_support_mask(family, xs))
-    if weights is not None:
-        ok &= jnp.all(jnp.isfinite(weights) & (weights >= 0)) & (jnp.sum(weights) > 0)
+        ok = jnp.all(jnp.stack([jnp.all(_support_mask(family, x)) for x in xs]))
+    if weights[0] is not None:
+        w = jnp.concatenate(weights)
+        ok &= jnp.all(jnp.isfinite(w) & (w >= 0)) & (jnp.sum(w) > 0)
     return u_bar, ok
 
 
 @functools.partial(jax.jit, static_argnums=0)
 def _fused_mle(
-    family: ExponentialFamily, xs: Array, weights: Array | None
+    family: ExponentialFamily, xs: tuple[Array, ...], weights: tuple | None
 ) -> tuple[PyTree, Array]:
     """(η̂, ok): the MLE and whether every check passed, in one program."""
     u_bar, ok = _checked_average(family, xs, weights)

@@ -85,3 +85,34 @@ def test_chunked_and_iterable_inputs_are_validated():
         poisson.mle([np.array([1.0, 2.0]), np.array([3.0, -1.0])])
     with pytest.raises(ValueError, match="no data"):
         poisson.mle([])
+
+
+@pytest.mark.parametrize("offset", [0, 8, 16, 24, 56])
+def test_numpy_batches_at_every_alignment(offset):
+    """A large numpy batch is reduced as its 64-byte-aligned bulk (aliased on
+    CPU) plus the few rows around it (copied): same ū, same weights, and a bad
+    value in either part is named by its index in the whole batch."""
+    from expfam._dtypes import aligned_rows
+
+    with jax.enable_x64(True):
+        rng = np.random.default_rng(offset)
+        n, d = 40_000, 5  # 1.6 MB: past the split threshold
+        buffer = np.empty(n * d + 8)
+        start = (-buffer.ctypes.data % 64 + offset) % 64 // 8
+        xs = buffer[start : start + n * d].reshape(n, d)
+        xs[:] = rng.normal(size=(n, d))
+        assert xs.ctypes.data % 64 == offset
+        # 40-byte rows: some row within 8 of the start is aligned.
+        assert (aligned_rows(xs) is None) == (offset == 0)
+        mvn = ef.MultivariateNormal(d)
+        u_bar = mvn.average_sufficient_statistics(xs)
+        np.testing.assert_allclose(u_bar[0], xs.mean(0), rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(u_bar[1], xs.T @ xs / n, rtol=1e-12, atol=1e-15)
+        w = rng.random(n)
+        u_w = mvn.average_sufficient_statistics(xs, weights=w)
+        np.testing.assert_allclose(u_w[0], w @ xs / w.sum(), rtol=1e-12, atol=1e-15)
+        for row in (0, n - 1, n // 2):  # around the bulk, and inside it
+            xs[row, 2] = np.nan
+            with pytest.raises(ValueError, match=rf"xs\[{row}\]"):
+                mvn.mle(xs)
+            xs[row, 2] = 0.5
