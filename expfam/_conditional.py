@@ -585,7 +585,7 @@ def _scoring(
         return (step < num_steps) & ~done
 
     def body(carry):
-        point, step, _, was_small, value, values, norms, factor, reuse = carry
+        point, step, _, was_small, value, values, norms, factor, reuse, chord = carry
         score, factor = jax.lax.cond(
             reuse, lambda: (system.score(point), factor), lambda: fresh(point)
         )
@@ -593,10 +593,11 @@ def _scoring(
         decrement = score @ direction  # ≈ 2 (L(θ) − L(θ*)) · n
         move = system.step(point, direction)
         # A decrement this small on a fresh factorization: the step about to
-        # be taken lands at the optimum to rounding (quadratic convergence). A
-        # chord step only contracts the error, so it needs a second small
-        # decrement in a row (the parameters then agree to ~10⁻¹¹ relative in
-        # float64).
+        # be taken lands at the optimum to rounding (quadratic convergence).
+        # So does the first chord step after the fresh one that triggered
+        # reuse (that fresh step started within √tol). Later chord steps only
+        # contract the error, so they need a second small decrement in a row
+        # (the parameters then agree to ~10⁻¹¹ relative in float64).
         scale = 1 + jnp.abs(value)
         small = decrement <= 2 * tol * scale
 
@@ -615,22 +616,22 @@ def _scoring(
         t = jnp.where(ok, halvings[i - 1], 0.0)
         values = values.at[step].set(value / n)
         norms = norms.at[step].set(jnp.linalg.norm(score) / n)
-        converged = small & (~reuse | was_small)
+        converged = small & (~reuse | ~chord | was_small)
         # A failed search with a reused factorization retries with a fresh one.
         done = (~ok & ~reuse) | converged | ~jnp.isfinite(decrement)
         reuse_next = ok & (decrement <= 2 * reuse_below * scale)
         new_value = jnp.where(ok, trial, value)
         point = system.move(point, move, t)
         carry = (point, step + 1, done, small, new_value, values, norms)
-        return (*carry, factor, reuse_next)
+        return (*carry, factor, reuse_next, reuse)
 
     nan = jnp.full((num_steps,), jnp.nan, dtype)
     false = jnp.asarray(False)
     factor = jax.eval_shape(lambda point: fresh(point)[1], point)
     factor = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), factor)
     init = (point, jnp.asarray(0), false, false, system.objective(point), nan, nan)
-    init = (*init, factor, false)
-    point, steps, _, converged, _, values, norms, _, _ = jax.lax.while_loop(
+    init = (*init, factor, false, false)
+    point, steps, _, converged, _, values, norms, *_ = jax.lax.while_loop(
         cond, body, init
     )
     theta = point[0] if isinstance(point, tuple) else point
