@@ -107,15 +107,19 @@ class ConditionalModel(abc.ABC):
         return -jnp.mean(log_p) + self.penalty(params) / n
 
     def _objective_parts(
-        self, params: PyTree, batch: tuple[Any, Array], num_rows: int
+        self,
+        params: PyTree,
+        batch: tuple[Any, Array],
+        num_rows: int,
+        weights: Array | None = None,
     ) -> tuple[PyTree, Array, Array]:
         """(∇L, L, ‖∇L‖) on a minibatch, the gradient by one vjp of the residual.
 
-        ∇L = −J(θ)ᵀ [u(y_i) − ∇A(η_i)]_i / m + ∇R(θ)/n.
+        ∇L = −J(θ)ᵀ [w_i (u(y_i) − ∇A(η_i))]_i / Σw + ∇R(θ)/n, with w = 1 when
+        ``weights`` is None (weights 0 mark the padding of a short batch).
         """
         inputs, targets = batch
         family = self.family
-        m = jnp.shape(targets)[0]
         etas, pullback = jax.vjp(
             lambda p: jax.vmap(self.natural, (None, 0))(p, inputs), params
         )
@@ -125,13 +129,26 @@ class ConditionalModel(abc.ABC):
         nll = log_partition - jax.vmap(tree_vdot)(etas, u)
         if _overrides(family, "log_base_measure"):
             nll = nll - jax.vmap(family.log_base_measure)(targets)
-        (grad,) = pullback(jax.tree_util.tree_map(lambda r: -r / m, residual))
+        if weights is None:
+            share = jnp.full(nll.shape, 1 / nll.shape[0], nll.dtype)
+        else:
+            w = weights.astype(nll.dtype)
+            share = w / jnp.sum(w)
+        scaled = jax.tree_util.tree_map(
+            lambda r: -r * share.reshape(-1, *([1] * (r.ndim - 1))), residual
+        )
+        (grad,) = pullback(scaled)
         penalty, grad_penalty = jax.value_and_grad(self.penalty)(params)
         grad = jax.tree_util.tree_map(
             lambda g, h: g + (h / num_rows).astype(g.dtype), grad, grad_penalty
         )
-        value = jnp.mean(nll) + penalty / num_rows
+        value = share @ nll + penalty / num_rows
         return grad, value, jnp.sqrt(tree_vdot(grad, grad))
+
+    def _has_penalty(self) -> bool:
+        return type(self).penalty is not ConditionalModel.penalty and not (
+            isinstance(self, GLM) and self.C is None
+        )
 
     def _check_data(self, data: Any) -> tuple[Any, Array]:
         """Validates ``(inputs, targets)`` and returns them as jax arrays."""

@@ -207,8 +207,7 @@ def _step_functions(config: _Config) -> tuple[Callable, Callable]:
     if isinstance(model, ConditionalModel):
 
         def parts(z: PyTree, batch: Any, weights: Any) -> Any:
-            del weights  # conditional data are device-resident: never padded
-            return model._objective_parts(z, batch, config.num_rows)
+            return model._objective_parts(z, batch, config.num_rows, weights)
 
         return parts, _finite_update
     return (
@@ -450,6 +449,55 @@ def _iterator_source(
     return produce
 
 
+def _pairs_source(
+    model: ConditionalModel, batches: Iterator, batch_size: int, chunk: int
+) -> Callable[[], Any]:
+    """Chunks of (inputs, targets) batches from an iterator, padded to
+    ``batch_size`` rows (weight 0) and stacked, for a conditional model."""
+    count = [0]
+
+    def pad(a: np.ndarray, rows: int) -> np.ndarray:
+        return np.concatenate([a, np.repeat(a[:1], rows - a.shape[0], axis=0)])
+
+    def produce() -> Any:
+        taken = []
+        for item in batches:
+            try:
+                model._check_data(item)
+            except ValueError as error:
+                raise ValueError(f"iterator batch {count[0]}: {error}") from error
+            # Host copies keep their dtypes: this runs in the prefetch thread,
+            # where a caller's jax.enable_x64 context (thread-local) is not on.
+            inputs = jax.tree_util.tree_map(np.asarray, item[0])
+            targets = np.asarray(item[1])
+            m = targets.shape[0]
+            if m > batch_size:
+                raise family_error(
+                    model,
+                    f"iterator batch {count[0]} has {m} rows, more than "
+                    f"batch_size={batch_size}",
+                )
+            count[0] += 1
+            w = np.zeros(batch_size, np.float32)
+            w[:m] = 1.0
+            pair = jax.tree_util.tree_map(
+                lambda a: pad(np.asarray(a), batch_size), (inputs, targets)
+            )
+            taken.append((pair, w))
+            if len(taken) == chunk:
+                break
+        if not taken:
+            return None
+        used = len(taken)
+        # Unused slots of the last chunk repeat its last batch with weight 0;
+        # the step limit skips them.
+        taken += [(taken[-1][0], np.zeros(batch_size, np.float32))] * (chunk - used)
+        pairs = jax.tree_util.tree_map(lambda *a: np.stack(a), *(p for p, _ in taken))
+        return (pairs, np.stack([w for _, w in taken])), used, (0, 0)
+
+    return produce
+
+
 # --------------------------------------------------------------------------- #
 # fit
 # --------------------------------------------------------------------------- #
@@ -539,7 +587,10 @@ def fit(
 
     Conditional models (:class:`expfam.GLM`, :class:`expfam.Conditional`) fit
     the same way: ``data`` is a pair ``(inputs, targets)`` of device-resident
-    arrays (inputs may be a pytree of arrays) with the samples on axis 0; each
+    arrays (inputs may be a pytree of arrays) with the samples on axis 0, or an
+    iterator of such pairs (each at most ``batch_size`` rows, one step per
+    pair; a short pair is padded with weight-0 rows; a penalized model needs
+    arrays, since its penalty R(θ)/n needs the data size n); each
     step's gradient is the per-sample residual u(y_i) − ∇A(η_i) pulled back
     through the predictor with one vjp (plus the model's penalty over n);
     ``init`` is the model parameters (default ``model.init``); the history
@@ -605,7 +656,18 @@ def fit(
     in_memory = None
     num_rows = 0
     conditional = isinstance(family, ConditionalModel)
-    on_device = conditional or (
+    streamed_pairs = (
+        conditional
+        and isinstance(data, Iterable)
+        and not isinstance(data, (tuple, list, np.ndarray, jax.Array))
+    )
+    if streamed_pairs and family._has_penalty():
+        raise family_error(
+            family,
+            "fit: an iterator gives no data size n, which scales the model's "
+            "penalty R(θ)/n; pass (inputs, targets) arrays",
+        )
+    on_device = (conditional and not streamed_pairs) or (
         isinstance(data, (jax.Array, np.ndarray))
         and not (
             isinstance(data, np.memmap)
@@ -638,6 +700,9 @@ def fit(
         batch_size = min(batch_size, data.shape[0])
         plan = _EpochPlan(data.shape[0], batch_size, seed, epoch, position, rows=False)
         producer = _host_block_source(family, data, plan, chunk)
+    elif streamed_pairs:
+        producer = _pairs_source(family, iter(data), batch_size, chunk)
+        num_rows = 1  # scales a penalty; there is none (checked above)
     elif isinstance(data, Iterable):
         producer = _iterator_source(family, iter(data), batch_size, chunk)
     else:
@@ -676,7 +741,7 @@ def fit(
                 if w is None:  # row indices into the device-resident data
                     batches = (to_device(xs), None)
                 else:
-                    batches = (to_device(xs), to_device(w))
+                    batches = jax.tree_util.tree_map(to_device, (xs, w))
                     if shard_batches:
                         spec = NamedSharding(mesh, PartitionSpec(None, "data"))
                         batches = jax.device_put(batches, spec)
