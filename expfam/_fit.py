@@ -321,6 +321,9 @@ class _Prefetcher:
 
     def __init__(self, produce: Callable[[], Any]) -> None:
         self._produce = produce
+        # jax's x64 switch is thread-local under ``jax.enable_x64(...)``: the
+        # worker takes the caller's, so its checks see the caller's dtypes.
+        self._x64 = bool(jax.config.jax_enable_x64)
         self._queue: queue.Queue = queue.Queue(maxsize=1)
         self._stop = False
         self._thread = threading.Thread(target=self._work, daemon=True)
@@ -329,7 +332,8 @@ class _Prefetcher:
     def _work(self) -> None:
         while not self._stop:
             try:
-                item = self._produce()
+                with jax.enable_x64(self._x64):
+                    item = self._produce()
             except BaseException as error:
                 self._queue.put(error)
                 return

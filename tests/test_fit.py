@@ -43,6 +43,15 @@ def test_fit_reaches_the_mle(case):
         assert result.num_steps == len(result.history.nll)
 
 
+def test_streamed_batches_are_checked_in_the_callers_precision():
+    """The prefetch thread checks batches under the caller's jax.enable_x64
+    context (thread-local): 1e40 is finite in float64, not inf in float32."""
+    with jax.enable_x64(True):
+        xs = np.random.default_rng(0).normal(size=2000) * 1e40
+        result = ef.fit(ef.Normal(), iter(np.split(xs, 4)), batch_size=500)
+    assert result.num_steps == 4
+
+
 def test_natural_gradient_on_correlated_data_in_float32():
     """Iris (4 correlated features), float32: the Newton step stays within the
     symmetric directions of the MVN's matrix parameter, whose Fisher over all
