@@ -14,7 +14,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["aligned_rows", "as_float", "leaf_dtype", "stat_dtype", "to_device"]
+__all__ = [
+    "aligned_rows",
+    "as_float",
+    "device_parts",
+    "leaf_dtype",
+    "stat_dtype",
+    "to_device",
+]
 
 
 def stat_dtype(x: Any) -> jnp.dtype:
@@ -75,3 +82,22 @@ def aligned_rows(x: Any) -> tuple[int, int] | None:
     h = _ALIGNMENT // step
     k = next(k for k in range(h) if (address + k * row) % _ALIGNMENT == 0)
     return (k, h) if x.shape[0] > 2 * h else None
+
+
+def device_parts(xs: Any, weights: Any = None) -> tuple[tuple, tuple | None]:
+    """A batch as device arrays whose rows together are the batch's, with its
+    weights split alike: one part, or, where ``aligned_rows`` applies, the
+    aligned bulk (aliased on CPU, not copied) and the few rows around it."""
+    split = aligned_rows(xs)
+    if split is None:
+        return (to_device(xs),), None if weights is None else (to_device(weights),)
+    k, h = split
+    n = np.shape(xs)[0]
+    bulk = slice(k, n - h + k)
+
+    def parts(a: Any) -> tuple:
+        a = np.asarray(a)
+        outside = np.concatenate([a[:k], a[n - h + k :]])
+        return to_device(a[bulk]), to_device(outside)
+
+    return parts(xs), None if weights is None else parts(weights)

@@ -35,7 +35,7 @@ from jax.flatten_util import ravel_pytree
 
 from expfam import _stats
 from expfam._domains import Domain
-from expfam._dtypes import aligned_rows, as_float, leaf_dtype, stat_dtype, to_device
+from expfam._dtypes import as_float, device_parts, leaf_dtype, stat_dtype
 from expfam._newton import natural_by_newton
 from expfam._tree import tree_sub, tree_vdot
 from expfam._validation import describe_value, family_error, is_concrete
@@ -357,21 +357,7 @@ class ExponentialFamily(abc.ABC):
             return None
         if weights is not None and np.shape(weights) != shape[:1]:
             return None
-        split = aligned_rows(xs)
-        if split is None:
-            w = None if weights is None else (jnp.asarray(weights),)
-            return (to_device(xs),), w
-        k, h = split
-        bulk = slice(k, shape[0] - h + k)
-
-        def outside(a: Any) -> np.ndarray:
-            return np.concatenate([a[:k], a[shape[0] - h + k :]])
-
-        parts = (to_device(xs[bulk]), to_device(outside(xs)))
-        if weights is None:
-            return parts, None
-        w = np.asarray(weights)
-        return parts, (jnp.asarray(w[bulk]), jnp.asarray(outside(w)))
+        return device_parts(xs, weights)
 
     @_derived({"eta": "natural"})
     def _residual(self, eta: PyTree, u_bar: PyTree) -> PyTree:
@@ -658,7 +644,7 @@ def _checked_average(
         lambda *totals: sum(totals) / count, *(t for t, _ in sums)
     )
     if family.statistics_certify_support:
-        ok = jnp.all(jnp.stack([jnp.all(jnp.isfinite(v)) for v in _leaves(u_bar)]))
+        ok = _all_finite(u_bar)
     else:
         ok = jnp.all(jnp.stack([jnp.all(_support_mask(family, x)) for x in xs]))
     if weights[0] is not None:
@@ -674,12 +660,9 @@ def _fused_mle(
     """(η̂, ok): the MLE and whether every check passed, in one program."""
     u_bar, ok = _checked_average(family, xs, weights)
     eta = family.natural_parameters(u_bar)
-    ok &= jnp.all(jnp.stack([jnp.all(jnp.isfinite(v)) for v in _leaves(u_bar)]))
+    ok &= _all_finite(u_bar)
     ok &= family.natural_domain.contains(eta)
     return eta, ok
-
-
-_leaves = jax.tree_util.tree_leaves
 
 
 @functools.partial(jax.jit, static_argnums=0)
@@ -710,10 +693,14 @@ def _overrides(family: ExponentialFamily, name: str) -> bool:
     return getattr(type(family), name) is not getattr(ExponentialFamily, name)
 
 
+def _all_finite(tree: PyTree) -> Array:
+    """Whether every entry of every leaf is finite (traceable)."""
+    leaves = jax.tree_util.tree_leaves(tree)
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in leaves]))
+
+
 def _tree_all_finite(tree: PyTree) -> bool:
-    return all(
-        bool(jnp.all(jnp.isfinite(leaf))) for leaf in jax.tree_util.tree_leaves(tree)
-    )
+    return bool(_all_finite(tree))
 
 
 def _shape_str(shapes: PyTree) -> str:
