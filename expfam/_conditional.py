@@ -146,9 +146,8 @@ class ConditionalModel(abc.ABC):
         return grad, value, jnp.sqrt(tree_vdot(grad, grad))
 
     def _has_penalty(self) -> bool:
-        return type(self).penalty is not ConditionalModel.penalty and not (
-            isinstance(self, GLM) and self.C is None
-        )
+        """Whether ``penalty`` may be nonzero (it is overridden)."""
+        return type(self).penalty is not ConditionalModel.penalty
 
     def _check_data(self, data: Any) -> tuple[Any, Array]:
         """Validates ``(inputs, targets)`` and returns them as jax arrays."""
@@ -398,6 +397,9 @@ class GLM(ConditionalModel):
             shape = jnp.exp(params["log_shape"])
             return jnp.stack([shape - 1, -shape * jnp.exp(-nu)])
         return nu
+
+    def _has_penalty(self) -> bool:
+        return self.C is not None
 
     def penalty(self, params: dict[str, Array]) -> Array:
         """‖W‖²/(2C) (centered over the k classes for the softmax families)."""
