@@ -299,21 +299,26 @@ def _make_chunk_runner(config: _Config) -> Callable:
 
 
 def _stack_batches(
-    family: ExponentialFamily, batches: list[np.ndarray], batch_size: int, chunk: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Pads a list of ≤ ``chunk`` batches to (chunk, batch_size, ...) + weights."""
-    event = family.event_shape
-    dtype = np.result_type(*[b.dtype for b in batches])
-    xs = np.empty((chunk, batch_size, *event), dtype)
+    batches: list[PyTree], batch_size: int, chunk: int
+) -> tuple[PyTree, np.ndarray]:
+    """Pads ≤ ``chunk`` host batches (arrays, or pytrees of arrays with the
+    rows on axis 0) to (chunk, batch_size, ...) with 0/1 row weights. Short
+    batches repeat their first row and unused slots the last batch, all with
+    weight 0 (the step limit skips unused slots)."""
+
+    def stack(*leaves: np.ndarray) -> np.ndarray:
+        dtype = np.result_type(*[a.dtype for a in leaves])
+        out = np.empty((chunk, batch_size, *leaves[0].shape[1:]), dtype)
+        for i in range(chunk):
+            a = leaves[min(i, len(leaves) - 1)]
+            out[i, : a.shape[0]] = a
+            out[i, a.shape[0] :] = a[:1]
+        return out
+
     w = np.zeros((chunk, batch_size), np.float32)
-    for i in range(chunk):
-        b = batches[min(i, len(batches) - 1)]
-        m = b.shape[0]
-        xs[i, :m] = b
-        xs[i, m:] = b[:1]
-        if i < len(batches):
-            w[i, :m] = 1.0
-    return xs, w
+    for i, batch in enumerate(batches):
+        w[i, : jax.tree_util.tree_leaves(batch)[0].shape[0]] = 1.0
+    return jax.tree_util.tree_map(stack, *batches), w
 
 
 class _Prefetcher:
@@ -418,8 +423,42 @@ def _host_block_source(
 
     def produce() -> Any:
         batches = [block() for _ in range(chunk)]
-        stacked = _stack_batches(family, batches, plan.batch_size, chunk)
+        stacked = _stack_batches(batches, plan.batch_size, chunk)
         return stacked, chunk, (plan.epoch, plan.position)
+
+    return produce
+
+
+def _chunks_of(
+    owner: Any,
+    batches: Iterator,
+    batch_size: int,
+    chunk: int,
+    host_batch: Callable[[Any, int], PyTree],
+) -> Callable[[], Any]:
+    """Chunks of ≤ ``chunk`` iterator batches, each checked and brought to the
+    host by ``host_batch(item, index)`` (a pytree of arrays, rows on axis 0),
+    then padded and stacked. The fit ends when the iterator is exhausted."""
+    count = [0]
+
+    def produce() -> Any:
+        taken = []
+        for item in batches:
+            block = host_batch(item, count[0])
+            rows = jax.tree_util.tree_leaves(block)[0].shape[0]
+            if rows > batch_size:
+                raise family_error(
+                    owner,
+                    f"iterator batch {count[0]} has {rows} rows, more than "
+                    f"batch_size={batch_size}",
+                )
+            count[0] += 1
+            taken.append(block)
+            if len(taken) == chunk:
+                break
+        if not taken:
+            return None
+        return _stack_batches(taken, batch_size, chunk), len(taken), (0, 0)
 
     return produce
 
@@ -427,79 +466,29 @@ def _host_block_source(
 def _iterator_source(
     family: ExponentialFamily, batches: Iterator, batch_size: int, chunk: int
 ) -> Callable[[], Any]:
-    count = [0]
+    def host_batch(item: Any, index: int) -> np.ndarray:
+        block = np.asarray(item)
+        if block.ndim == len(family.event_shape):
+            raise family_error(family, "each item of the iterator must be a batch")
+        family._check("batch", f"iterator batch {index}", block)
+        return block
 
-    def produce() -> Any:
-        taken = []
-        for item in batches:
-            block = np.asarray(item)
-            if block.ndim == len(family.event_shape):
-                raise family_error(family, "each item of the iterator must be a batch")
-            if block.shape[0] > batch_size:
-                raise family_error(
-                    family,
-                    f"iterator batch {count[0]} has {block.shape[0]} rows, more than "
-                    f"batch_size={batch_size}",
-                )
-            family._check("batch", f"iterator batch {count[0]}", block)
-            count[0] += 1
-            taken.append(block)
-            if len(taken) == chunk:
-                break
-        if not taken:
-            return None
-        return _stack_batches(family, taken, batch_size, chunk), len(taken), (0, 0)
-
-    return produce
+    return _chunks_of(family, batches, batch_size, chunk, host_batch)
 
 
 def _pairs_source(
     model: ConditionalModel, batches: Iterator, batch_size: int, chunk: int
 ) -> Callable[[], Any]:
-    """Chunks of (inputs, targets) batches from an iterator, padded to
-    ``batch_size`` rows (weight 0) and stacked, for a conditional model."""
-    count = [0]
+    """(inputs, targets) batches for a conditional model."""
 
-    def pad(a: np.ndarray, rows: int) -> np.ndarray:
-        return np.concatenate([a, np.repeat(a[:1], rows - a.shape[0], axis=0)])
+    def host_batch(item: Any, index: int) -> PyTree:
+        try:
+            model._check_data(item)
+        except ValueError as error:
+            raise ValueError(f"iterator batch {index}: {error}") from error
+        return jax.tree_util.tree_map(np.asarray, (item[0], item[1]))
 
-    def produce() -> Any:
-        taken = []
-        for item in batches:
-            try:
-                model._check_data(item)
-            except ValueError as error:
-                raise ValueError(f"iterator batch {count[0]}: {error}") from error
-            # Host copies keep their dtypes: this runs in the prefetch thread,
-            # where a caller's jax.enable_x64 context (thread-local) is not on.
-            inputs = jax.tree_util.tree_map(np.asarray, item[0])
-            targets = np.asarray(item[1])
-            m = targets.shape[0]
-            if m > batch_size:
-                raise family_error(
-                    model,
-                    f"iterator batch {count[0]} has {m} rows, more than "
-                    f"batch_size={batch_size}",
-                )
-            count[0] += 1
-            w = np.zeros(batch_size, np.float32)
-            w[:m] = 1.0
-            pair = jax.tree_util.tree_map(
-                lambda a: pad(np.asarray(a), batch_size), (inputs, targets)
-            )
-            taken.append((pair, w))
-            if len(taken) == chunk:
-                break
-        if not taken:
-            return None
-        used = len(taken)
-        # Unused slots of the last chunk repeat its last batch with weight 0;
-        # the step limit skips them.
-        taken += [(taken[-1][0], np.zeros(batch_size, np.float32))] * (chunk - used)
-        pairs = jax.tree_util.tree_map(lambda *a: np.stack(a), *(p for p, _ in taken))
-        return (pairs, np.stack([w for _, w in taken])), used, (0, 0)
-
-    return produce
+    return _chunks_of(model, batches, batch_size, chunk, host_batch)
 
 
 # --------------------------------------------------------------------------- #
