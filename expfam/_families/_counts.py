@@ -92,7 +92,7 @@ class Poisson(_ScalarCount):
         return jnp.exp(eta)
 
     def log_base_measure(self, x: Array) -> Array:
-        return -gammaln(as_float(x) + 1)
+        return -_log_factorial(as_float(x))
 
     @property
     def natural_domain(self) -> domains.Domain:
@@ -208,6 +208,24 @@ def _stirling_series(x: Array) -> Array:
         1 / 12
         - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 * (1 / 1680 - inv2 * (1 / 1188))))
     ) / x
+
+
+# log k! at k = 0, 1, …, 15.
+_LOG_FACTORIAL_TABLE = np.array([math.lgamma(k + 1) for k in range(16)])
+
+
+def _log_factorial(x: Array) -> Array:
+    """log x! at whole numbers x ≥ 0: a table to 15, Stirling's series beyond.
+
+    As accurate as ``gammaln(x + 1)`` and several times faster over many x
+    (one log and a short polynomial instead of the Lanczos sum): the base
+    measure of Poisson data, summed over every sample of a fit.
+    """
+    table = jnp.asarray(_LOG_FACTORIAL_TABLE, x.dtype)
+    small = table[jnp.clip(x, 0, 15).astype(jnp.int32)]
+    big = jnp.maximum(x, 16.0)
+    stirling = (big + 0.5) * jnp.log(big) - big + _HALF_LOG_2PI
+    return jnp.where(x < 16, small, stirling + _stirling_series(big))
 
 
 def _stirling_real(z: Array) -> Array:
