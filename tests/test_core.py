@@ -178,3 +178,11 @@ def test_newton_unconverged_is_reported():
         ef.ExponentialFamily.natural_parameters(gamma, bad)
     out = jax.jit(lambda m: ef.ExponentialFamily.natural_parameters(gamma, m))(bad)
     assert np.all(np.isnan(out))
+
+
+def test_solver_compile_options_fall_back_when_unknown():
+    """An XLA option this jaxlib does not know leaves the solver on XLA's
+    defaults (None) instead of failing every solve."""
+    from expfam import _xla
+
+    assert _xla.supported({"xla_no_such_option_anywhere": "1"}) is None
