@@ -204,7 +204,8 @@ def test_poisson_regression_matches_statsmodels():
 
 def test_warm_start_on_a_subsample_keeps_the_data_optimum():
     """From 2^14 rows a GLM without init first solves on every 8th row. The
-    optimum stays the data's: Poisson against statsmodels; a strong penalty
+    optimum stays the data's: Poisson and Normal against statsmodels and
+    least squares; a strong penalty
     against scikit-learn (the subsample carries its share m/n of it); and a
     design whose every 8th row is separable, so that the subsample's solve
     runs off towards infinity and the intercept-only start must be kept."""
@@ -219,6 +220,16 @@ def test_warm_start_on_a_subsample_keeps_the_data_optimum():
     ref = sm.GLM(y, sm.add_constant(X), family=sm.families.Poisson()).fit(tol=1e-14)
     np.testing.assert_allclose(result.params["intercept"], ref.params[0], rtol=1e-9)
     np.testing.assert_allclose(result.params["coef"], ref.params[1:], rtol=1e-9)
+
+    # A Normal GLM warms up through the generic (dense Jacobian) system.
+    heights = 1.0 + X @ w + 0.7 * rng.normal(size=n)
+    result = ef.fisher_scoring(ef.GLM(ef.Normal(), 3), (X, heights))
+    beta, rss, *_ = np.linalg.lstsq(sm.add_constant(X), heights, rcond=None)
+    assert result.converged and result.num_steps <= 8
+    got = np.r_[result.params["intercept"], result.params["coef"]]
+    np.testing.assert_allclose(got, beta, rtol=1e-9)
+    variance = np.exp(result.params["log_variance"])
+    assert variance == pytest.approx(rss[0] / n, rel=1e-12)
 
     labels = (rng.uniform(size=n) < 1 / (1 + np.exp(-X @ w))).astype(np.float64)
     labels[::8] = X[::8, 0] > 0  # the subsample alone is separable
