@@ -204,11 +204,11 @@ def test_poisson_regression_matches_statsmodels():
 
 def test_warm_start_on_a_subsample_keeps_the_data_optimum():
     """From 2^14 rows a GLM without init first solves on every 8th row. The
-    optimum stays the data's: Poisson and Normal against statsmodels and
-    least squares; a strong penalty
-    against scikit-learn (the subsample carries its share m/n of it); and a
-    design whose every 8th row is separable, so that the subsample's solve
-    runs off towards infinity and the intercept-only start must be kept."""
+    optimum stays the data's: Poisson against statsmodels, Normal against
+    least squares, a strong penalty against scikit-learn (the subsample
+    carries its share m/n of it), and a design whose every 8th row is
+    separable, so that the subsample's solve runs off towards infinity and
+    the intercept-only start must be kept."""
     import statsmodels.api as sm
     from sklearn.linear_model import LogisticRegression
 
