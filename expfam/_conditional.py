@@ -798,9 +798,9 @@ def fisher_scoring(
     1e-6), and starts from there where that beats the intercept-only start
     on all the data, its first step reusing the subsample's information
     matrix scaled to n. The optimum is the same; the full passes over the
-    data are fewer (Poisson regression on 10^5 × 10: two fresh Gram products
-    instead of four). Those subsample steps are not counted in ``num_steps``
-    or the history. Other models form the Jacobians densely
+    data are cheaper (Poisson regression on 10^5 × 10: six chord steps and
+    no full-data Gram product, instead of four Gram products). Those
+    subsample steps are not counted in ``num_steps`` or the history. Other models form the Jacobians densely
     (n × dim η × dim θ): meant for GLMs and small models.
 
     Stops when the Newton decrement (score · Δ), about twice the distance to
