@@ -86,12 +86,8 @@ def main(argv: list[str] | None = None) -> dict:
     # float64: near θ̂ the log-likelihood (about −1 000 for 600 rolls) changes by
     # less than float32's rounding of it, so "no perturbation is higher" is only
     # a meaningful check with more digits.
-    prev = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    try:
+    with jax.enable_x64(True):
         return _run(args, out)
-    finally:
-        jax.config.update("jax_enable_x64", prev)
 
 
 def _run(args, out: Path) -> dict:

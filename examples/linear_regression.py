@@ -216,12 +216,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     # float64: the GLM and lstsq then agree to ~1e-12, not float32's ~1e-4 on σ².
-    prev = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    try:
+    with jax.enable_x64(True):
         return run(args)
-    finally:
-        jax.config.update("jax_enable_x64", prev)
 
 
 if __name__ == "__main__":

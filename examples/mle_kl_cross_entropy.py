@@ -167,12 +167,8 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     # float64: the identities hold to rounding, and the flat minima are located
     # to ~1e-8 in t (float32 rounding would blur them to ~1e-3).
-    prev = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    try:
+    with jax.enable_x64(True):
         return run(args)
-    finally:
-        jax.config.update("jax_enable_x64", prev)
 
 
 if __name__ == "__main__":

@@ -207,12 +207,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     # float64: a residual of 1e-6 is below float32's rounding floor for ∇A(η).
-    prev = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    try:
+    with jax.enable_x64(True):
         return run(args)
-    finally:
-        jax.config.update("jax_enable_x64", prev)
 
 
 if __name__ == "__main__":
