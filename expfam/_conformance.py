@@ -505,7 +505,7 @@ def _check_certified_support(
     """A family whose u certifies its support: u(x) not finite wherever x is out."""
     if not family.statistics_certify_support:
         return
-    dtype = jax.tree_util.tree_leaves(eta)[0].dtype
+    dtype = leaf_dtype(eta)
     probes = [np.nan, np.inf, -np.inf]
     if family.support is not None:
         for bound in family.support:
