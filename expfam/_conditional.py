@@ -611,11 +611,13 @@ def _newton(
     damping,
     factor=None,
     reuse=False,
+    value=None,
 ):
     """Damped Newton with the Fisher metric; see :func:`fisher_scoring`.
 
     ``factor`` (an LU factorization of an information matrix near ``point``)
-    is used by the first step where ``reuse`` is True, as a chord step.
+    is used by the first step where ``reuse`` is True, as a chord step;
+    ``value`` is the objective at ``point`` where the caller has it.
     Returns (point, steps, converged, values, norms, factor), values and
     norms the mean objective and score norm per step, factor the last one.
     """
@@ -695,7 +697,8 @@ def _newton(
         factor = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), factor)
     # A given factorization counts as a chord (two small decrements to stop).
     reuse = jnp.asarray(reuse)
-    init = (point, jnp.asarray(0), false, false, system.objective(point), nan, nan)
+    value = system.objective(point) if value is None else value
+    init = (point, jnp.asarray(0), false, false, value, nan, nan)
     init = (*init, factor, reuse, reuse, jnp.asarray(jnp.inf, dtype))
     point, steps, _, converged, _, values, norms, factor, *_ = jax.lax.while_loop(
         cond, body, init
@@ -746,13 +749,15 @@ def _scoring(
         # subsample's information is about m/n of the data's there: its
         # factors with U scaled by n/m make the first full step a chord step.
         warm = system.point(_theta(sub_point))
-        better = system.objective(warm) < system.objective(point)
+        warm_value, start_value = system.objective(warm), system.objective(point)
+        better = warm_value < start_value
         point = jax.tree_util.tree_map(
             lambda a, b: jnp.where(better, a, b), warm, point
         )
+        value = jnp.where(better, warm_value, start_value)
         lu = jnp.where(jnp.triu(jnp.ones(lu.shape, bool)), lu * (n / m), lu)
         result = _newton(
-            system, point, n, num_steps, tol, damping, (lu, pivots), better
+            system, point, n, num_steps, tol, damping, (lu, pivots), better, value
         )
     else:
         result = _newton(system, point, n, num_steps, tol, damping)
