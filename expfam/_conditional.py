@@ -42,7 +42,7 @@ from expfam import _xla, domains
 from expfam._families._counts import Categorical, Multinomial
 from expfam._families._gamma import Gamma
 from expfam._families._gaussian import Normal
-from expfam._family import ExponentialFamily, _overrides
+from expfam._family import ExponentialFamily, _overrides, _support_mask
 from expfam._tree import tree_sub, tree_vdot
 from expfam._validation import describe_value
 
@@ -149,8 +149,13 @@ class ConditionalModel(abc.ABC):
         """Whether ``penalty`` may be nonzero (it is overridden)."""
         return type(self).penalty is not ConditionalModel.penalty
 
-    def _check_data(self, data: Any) -> tuple[Any, Array]:
-        """Validates ``(inputs, targets)`` and returns them as jax arrays."""
+    def _check_data(self, data: Any, *, support: bool = True) -> tuple[Any, Array]:
+        """Validates ``(inputs, targets)`` and returns them as jax arrays.
+
+        ``support=False`` checks shapes only: the caller then checks that the
+        targets lie in the family's support (and calls this again to name the
+        problem where they do not).
+        """
         if not (isinstance(data, (tuple, list)) and len(data) == 2):
             raise _model_error(
                 self,
@@ -158,7 +163,7 @@ class ConditionalModel(abc.ABC):
                 f"axis 0 of both, got {type(data).__name__}",
             )
         inputs = jax.tree_util.tree_map(jnp.asarray, data[0])
-        targets = self.family._check("batch", "targets", data[1])
+        targets = self.family._check("batch", "targets", data[1], support=support)
         rows = {
             jnp.shape(leaf)[0] if jnp.ndim(leaf) else None
             for leaf in jax.tree_util.tree_leaves(inputs)
@@ -429,7 +434,9 @@ class _System:
     canonical GLM, whose line search then needs no pass over the inputs.
 
     Attributes:
-      point: θ -> the point at θ.
+      point: (θ, slopes_zero) -> the point at θ; ``slopes_zero`` (static)
+        says θ's coefficients on the inputs are all zero, as at the
+        intercept-only start, where a GLM's η needs no pass over the inputs.
       objective: point -> Σ_i −log p(y_i | x_i) + R(θ).
       score: point -> −∇_θ objective.
       scored: point -> (score, information), the information being
@@ -439,7 +446,7 @@ class _System:
       move: (point, step, t) -> the point at θ + tΔθ.
     """
 
-    point: Callable[[Array], Any]
+    point: Callable[[Array, bool], Any]
     objective: Callable[[Any], Array]
     score: Callable[[Any], Array]
     scored: Callable[[Any], tuple[Array, Array]]
@@ -493,7 +500,7 @@ def _generic_system(
         return -jax.grad(objective)(theta)
 
     return _System(
-        point=lambda theta: theta,
+        point=lambda theta, slopes_zero=False: theta,
         objective=objective,
         score=score,
         scored=lambda theta: (score(theta), information(theta)),
@@ -534,9 +541,11 @@ def _canonical_system(
     def log_partition(eta: Array) -> Array:
         return family.log_partition(eta.reshape(shape))
 
-    def linear(theta: Array) -> Array:
-        """X̃ θ as (n, e)."""
+    def linear(theta: Array, slopes_zero: bool = False) -> Array:
+        """X̃ θ as (n, e); with ``slopes_zero``, the intercept row broadcast."""
         coef = theta.reshape(p + 1, e)
+        if slopes_zero:
+            return jnp.broadcast_to(coef[p:], (n, e))
         return x @ coef[:p] + coef[p:]
 
     def objective(point) -> Array:
@@ -576,7 +585,7 @@ def _canonical_system(
         return assemble_score(theta, by_tilde(by_x[fp:], jnp.sum(r, 0))), info
 
     return _System(
-        point=lambda theta: (theta, linear(theta)),
+        point=lambda theta, slopes_zero=False: (theta, linear(theta, slopes_zero)),
         objective=objective,
         score=score,
         scored=scored,
@@ -733,7 +742,7 @@ def _scoring(
         params = model.intercept_only(params, mean_u)
     flat, unravel = ravel_pytree(params)
     system = build(model, flat, unravel, inputs, targets)
-    point = system.point(flat)
+    point = system.point(flat, start)
     if start and n >= _WARM_START_ROWS:
         rows = slice(None, None, _WARM_START_STRIDE)
         sub_inputs = jax.tree_util.tree_map(lambda a: a[rows], inputs)
@@ -742,7 +751,7 @@ def _scoring(
         sub = build(model, flat, unravel, sub_inputs, sub_targets, m / n)
         sub_tol = jnp.maximum(tol, _WARM_START_TOL)
         sub_point, *_, (lu, pivots) = _newton(
-            sub, sub.point(flat), m, _WARM_START_STEPS, sub_tol, damping
+            sub, sub.point(flat, True), m, _WARM_START_STEPS, sub_tol, damping
         )
         # Kept where it beats the intercept-only start on all the data (a
         # subsample can be separable where the data are not). The
@@ -764,7 +773,10 @@ def _scoring(
     point, steps, converged, values, norms, _ = result
     steps = steps.astype(jnp.int32)
     zero = jnp.zeros_like(steps)
-    return unravel(_theta(point)), steps, zero, converged, values, norms
+    # The targets' support is checked here rather than by a program of its
+    # own before the solve; the caller names the problem where it fails.
+    valid = jnp.all(_support_mask(model.family, targets))
+    return unravel(_theta(point)), steps, zero, converged, values, norms, valid
 
 
 def fisher_scoring(
@@ -839,7 +851,7 @@ def fisher_scoring(
         raise _model_error(
             model, f"fisher_scoring: num_steps must be an int >= 1, got {num_steps!r}"
         )
-    inputs, targets = model._check_data(data)
+    inputs, targets = model._check_data(data, support=False)
     start = init is None and isinstance(model, GLM)
     if start:
         init = model._zeros()  # shapes only: the solve starts at intercept_only
@@ -848,7 +860,7 @@ def fisher_scoring(
     dtype = jnp.result_type(*jax.tree_util.tree_leaves(init))
     if tol is None:
         tol = 10 * float(jnp.finfo(dtype).eps)
-    params, steps, zero, converged, values, norms = _scoring(
+    params, steps, zero, converged, values, norms, valid = _scoring(
         model,
         init,
         inputs,
@@ -866,7 +878,11 @@ def fisher_scoring(
         epoch=zero,
         position=zero,
     )
-    steps, converged, values, norms = jax.device_get((steps, converged, values, norms))
+    steps, converged, values, norms, valid = jax.device_get(
+        (steps, converged, values, norms, valid)
+    )
+    if not valid:
+        model._check_data(data)  # names the targets outside the support
     steps, converged = int(steps), bool(converged)
     if not converged:
         warnings.warn(

@@ -486,7 +486,7 @@ class ExponentialFamily(abc.ABC):
             return jnp.asarray(False)
         return self.natural_domain.contains(eta)
 
-    def _check(self, kind: str, name: str, value: Any) -> Any:
+    def _check(self, kind: str, name: str, value: Any, *, support: bool = True) -> Any:
         if kind == "natural":
             value = jax.tree_util.tree_map(as_float, value)
             if not bool(self._contains(value)):
@@ -529,7 +529,8 @@ class ExponentialFamily(abc.ABC):
                 )
             if x.shape[0] == 0:
                 raise family_error(self, f"{name} is empty")
-            self._check_support(name, x)
+            if support:
+                self._check_support(name, x)
             return x
         raise AssertionError(kind)
 

@@ -453,6 +453,10 @@ def test_conditional_and_glm_validation():
     assert hash(model) == hash(ef.GLM(ef.Poisson(), 2))
     with pytest.raises(ValueError, match=r"Poisson.*targets\[1\]"):
         ef.fit(model, (np.zeros((2, 2)), np.array([1.0, -1.0])), num_steps=1)
+    # fisher_scoring checks the support inside its solve, then names the sample.
+    for bad in (-1.0, 0.5, np.nan):
+        with pytest.raises(ValueError, match=r"Poisson.*targets\[1\]"):
+            ef.fisher_scoring(model, (np.zeros((3, 2)), np.array([1.0, bad, 2.0])))
     with pytest.raises(ValueError, match="rows"):
         ef.fit(model, (np.zeros((3, 2)), np.array([1.0, 1.0])), num_steps=1)
     with pytest.raises(ValueError, match="pair"):
