@@ -520,6 +520,11 @@ def _canonical_system(
     one weighted Gram product. The point carries η and a step carries
     Δη = X̃ Δθ, so the line search is one elementwise pass over (η, u) that
     never touches the inputs: Σ_i [A(η_i) − ⟨η_i, u(y_i)⟩], one sum.
+
+    Per-sample arrays (η, u, residuals) have shape (n, e), or (n,) where
+    e = 1: XLA:CPU vectorizes an elementwise loop along the last axis, and
+    one of length 1 leaves it a scalar loop (the residual pass then ran 3×
+    slower). The matrix products see them as (n, e) either way.
     """
     family = model.family
     shape = model._linear_shape
@@ -527,7 +532,9 @@ def _canonical_system(
     x = jnp.asarray(inputs, dtype)
     n, p = x.shape
     e = math.prod(shape)
-    u = jax.vmap(family.sufficient_statistics)(targets).astype(dtype).reshape(n, e)
+    row = () if e == 1 else (e,)  # one sample's η
+    u = jax.vmap(family.sufficient_statistics)(targets).astype(dtype)
+    u = u.reshape(n, *row)
 
     def by_tilde(rows: Array, sums: Array) -> Array:
         """Σ_i rows_i x̃_iᵀ, (k, p + 1), given Σ_i rows_i x_iᵀ and Σ_i rows_i."""
@@ -542,19 +549,21 @@ def _canonical_system(
         return family.log_partition(eta.reshape(shape))
 
     def linear(theta: Array, slopes_zero: bool = False) -> Array:
-        """X̃ θ as (n, e); with ``slopes_zero``, the intercept row broadcast."""
-        coef = theta.reshape(p + 1, e)
+        """X̃ θ, per sample; with ``slopes_zero``, the intercept broadcast."""
+        coef = theta.reshape(p + 1, *row)
         if slopes_zero:
-            return jnp.broadcast_to(coef[p:], (n, e))
+            return jnp.broadcast_to(coef[p:], (n, *row))
         return x @ coef[:p] + coef[p:]
 
     def objective(point) -> Array:
         theta, eta = point
-        nll = jnp.sum(jax.vmap(log_partition)(eta) - jnp.sum(eta * u, 1)) - log_h
+        inner = eta * u if e == 1 else jnp.sum(eta * u, 1)
+        nll = jnp.sum(jax.vmap(log_partition)(eta) - inner) - log_h
         return nll + penalty(theta)
 
     def residuals(eta: Array) -> Array:
-        return u - jax.vmap(jax.grad(log_partition))(eta)  # (n, e)
+        """u(y_i) − ∇A(η_i) as (n, e)."""
+        return (u - jax.vmap(jax.grad(log_partition))(eta)).reshape(n, e)
 
     def assemble_score(theta: Array, sums: Array) -> Array:
         """Σ_i x̃_i ⊗ r_i − ∇R, from the (e, p + 1) sums Σ_i r_i x̃_iᵀ."""
