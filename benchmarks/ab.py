@@ -65,14 +65,19 @@ def _check_import(root: Path) -> None:
 
 
 def _time(root: Path, script: str, args: list[str]) -> float:
-    out = subprocess.run(
+    run = subprocess.run(
         [sys.executable, str(Path(script).resolve()), *args],
         env=_env(root),
         cwd=root,
-        check=True,
         capture_output=True,
         text=True,
-    ).stdout.strip()
+    )
+    if run.returncode:
+        raise SystemExit(
+            f"ab.py: {script} failed with the expfam under {root} (exit "
+            f"{run.returncode}):\n{run.stderr[-2000:]}"
+        )
+    out = run.stdout.strip()
     last = out.splitlines()[-1] if out else ""
     match = _NUMBER.search(last)
     if match is None:

@@ -466,33 +466,39 @@ def _generic_system(
     """Any model: the Jacobians J_i by forward-mode autodiff (n × dim η × dim θ).
 
     ``penalty_scale`` multiplies R(θ) (a subsample's share of the penalty).
+    Per-sample η and u are (n, e), or (n,) where e = 1 (see
+    :func:`_canonical_system` on why).
     """
     family = model.family
     first = jax.tree_util.tree_map(lambda a: a[0], inputs)
-    _, unravel_eta = ravel_pytree(model.natural(unravel(flat), first))
+    first_eta, unravel_eta = ravel_pytree(model.natural(unravel(flat), first))
+    n, e = targets.shape[0], first_eta.size
+    row = () if e == 1 else (e,)  # one sample's η
 
     def etas(theta: Array) -> Array:
         p = unravel(theta)
-        return jax.vmap(lambda x: ravel_pytree(model.natural(p, x))[0])(inputs)
+        return jax.vmap(lambda x: ravel_pytree(model.natural(p, x))[0].reshape(row))(
+            inputs
+        )
 
-    def log_partition(e: Array) -> Array:
-        return family.log_partition(unravel_eta(e))
+    def log_partition(eta: Array) -> Array:
+        return family.log_partition(unravel_eta(eta.reshape(e)))
 
     u = jax.vmap(lambda y: ravel_pytree(family.sufficient_statistics(y))[0])(targets)
-    u = u.astype(flat.dtype)
+    u = u.astype(flat.dtype).reshape(n, *row)
     log_h = _summed_log_base_measure(family, targets, flat.dtype)
 
     def penalty(theta: Array) -> Array:
         return penalty_scale * model.penalty(unravel(theta))
 
     def objective(theta: Array) -> Array:
-        e = etas(theta)
-        nll = jnp.sum(jax.vmap(log_partition)(e)) - jnp.sum(e * u) - log_h
+        eta = etas(theta)
+        nll = jnp.sum(jax.vmap(log_partition)(eta)) - jnp.sum(eta * u) - log_h
         return nll + penalty(theta)
 
     def information(theta: Array) -> Array:
-        jac = jax.jacfwd(etas)(theta)  # (n, e, d)
-        fisher = jax.vmap(jax.hessian(log_partition))(etas(theta))  # (n, e, e)
+        jac = jax.jacfwd(etas)(theta).reshape(n, e, -1)  # (n, e, d)
+        fisher = jax.vmap(jax.hessian(log_partition))(etas(theta)).reshape(n, e, e)
         weighted = jnp.einsum("nef,nfc->nec", fisher, jac)
         return jnp.einsum("ned,nec->dc", jac, weighted) + jax.hessian(penalty)(theta)
 
