@@ -460,20 +460,27 @@ def _summed_log_base_measure(family: ExponentialFamily, targets: Array, dtype):
     return jnp.zeros((), dtype)
 
 
+def _sample_shape(e: int) -> tuple[int, ...]:
+    """The shape of one sample's η (e numbers) in the solvers' per-sample
+    arrays: () where e = 1. XLA:CPU vectorizes an elementwise loop along the
+    last axis; a trailing axis of length 1 leaves it a scalar loop (the
+    Poisson residual pass ran 3× slower as (n, 1) than as (n,))."""
+    return () if e == 1 else (e,)
+
+
 def _generic_system(
     model: ConditionalModel, flat: Array, unravel, inputs, targets, penalty_scale=1.0
 ) -> _System:
     """Any model: the Jacobians J_i by forward-mode autodiff (n × dim η × dim θ).
 
     ``penalty_scale`` multiplies R(θ) (a subsample's share of the penalty).
-    Per-sample η and u are (n, e), or (n,) where e = 1 (see
-    :func:`_canonical_system` on why).
+    Per-sample η and u have shape (n, *_sample_shape(e)).
     """
     family = model.family
     first = jax.tree_util.tree_map(lambda a: a[0], inputs)
     first_eta, unravel_eta = ravel_pytree(model.natural(unravel(flat), first))
     n, e = targets.shape[0], first_eta.size
-    row = () if e == 1 else (e,)  # one sample's η
+    row = _sample_shape(e)
 
     def etas(theta: Array) -> Array:
         p = unravel(theta)
@@ -527,10 +534,8 @@ def _canonical_system(
     Δη = X̃ Δθ, so the line search is one elementwise pass over (η, u) that
     never touches the inputs: Σ_i [A(η_i) − ⟨η_i, u(y_i)⟩], one sum.
 
-    Per-sample arrays (η, u, residuals) have shape (n, e), or (n,) where
-    e = 1: XLA:CPU vectorizes an elementwise loop along the last axis, and
-    one of length 1 leaves it a scalar loop (the residual pass then ran 3×
-    slower). The matrix products see them as (n, e) either way.
+    Per-sample η and u have shape (n, *_sample_shape(e)); the matrix
+    products see them as (n, e).
     """
     family = model.family
     shape = model._linear_shape
@@ -538,7 +543,7 @@ def _canonical_system(
     x = jnp.asarray(inputs, dtype)
     n, p = x.shape
     e = math.prod(shape)
-    row = () if e == 1 else (e,)  # one sample's η
+    row = _sample_shape(e)
     u = jax.vmap(family.sufficient_statistics)(targets).astype(dtype)
     u = u.reshape(n, *row)
 
@@ -563,7 +568,7 @@ def _canonical_system(
 
     def objective(point) -> Array:
         theta, eta = point
-        inner = eta * u if e == 1 else jnp.sum(eta * u, 1)
+        inner = jnp.sum(eta * u, axis=tuple(range(1, eta.ndim)))  # ⟨η_i, u_i⟩
         nll = jnp.sum(jax.vmap(log_partition)(eta) - inner) - log_h
         return nll + penalty(theta)
 
