@@ -35,7 +35,7 @@ from jax.flatten_util import ravel_pytree
 
 from expfam import _stats
 from expfam._domains import Domain
-from expfam._dtypes import as_float, device_parts, leaf_dtype, stat_dtype
+from expfam._dtypes import as_float, batch_parts, leaf_dtype, stat_dtype
 from expfam._newton import natural_by_newton
 from expfam._tree import tree_sub, tree_vdot
 from expfam._validation import describe_value, family_error, is_concrete
@@ -357,7 +357,7 @@ class ExponentialFamily(abc.ABC):
             return None
         if weights is not None and np.shape(weights) != shape[:1]:
             return None
-        return device_parts(xs, weights)
+        return batch_parts(xs, weights)
 
     @_derived({"eta": "natural"})
     def _residual(self, eta: PyTree, u_bar: PyTree) -> PyTree:
