@@ -2,7 +2,8 @@
 
 Floats keep their dtype (float32 stays float32 under x64); integers and bools
 become the default float (float32, or float64 under ``jax_enable_x64``).
-Host data enters the device through ``to_device``.
+Host data enters the device through ``to_device``, or, for one compiled call
+on a batch, as the call's own arguments (``batch_parts``).
 """
 
 from __future__ import annotations

@@ -342,9 +342,11 @@ class ExponentialFamily(abc.ABC):
         one compiled program: a concrete in-memory array of well-shaped rows
         that fits one device call, with weights of matching shape. Else None.
 
-        The parts are device arrays whose rows together are the batch's: one
-        array, or, for a large numpy array on CPU, its 64-byte-aligned bulk
-        (aliased, not copied) and the few rows around it (copied).
+        The parts are arrays for one jitted call (numpy stays numpy; see
+        :func:`expfam._dtypes.batch_parts`) whose rows together are the
+        batch's: one array, or, for a large numpy array on CPU, its
+        64-byte-aligned bulk (aliased, not copied) and the few rows around it
+        (copied).
         """
         if not _is_array_batch(xs) or isinstance(xs, np.memmap):
             return None
