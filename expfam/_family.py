@@ -182,7 +182,10 @@ class ExponentialFamily(abc.ABC):
         """Draws ``shape`` independent observations from p(x | η)."""
         raise NotImplementedError(f"{self!r} has no sampler")
 
-    def _natural_from(self, **params: Array) -> PyTree:
+    def _natural_from(self, *args: Any, **params: Any) -> PyTree:
+        # Subclasses name their own parameters (``shape``, ``rate``, ...);
+        # ``natural_from`` calls this with ``param_names`` as keywords. The
+        # open signature is the one every such override is compatible with.
         raise NotImplementedError
 
     def _params_from(self, eta: PyTree) -> dict[str, Array]:
