@@ -26,7 +26,7 @@ import abc
 import functools
 import inspect
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -144,11 +144,28 @@ class ExponentialFamily(abc.ABC):
     ``jax.vmap`` or ``jax.grad`` the arguments are traced and not checked.
     """
 
-    discrete: ClassVar[bool] = False
     param_names: ClassVar[tuple[str, ...]] = ()
-    support: ClassVar[tuple[float, float] | None] = None
-    breakpoints: ClassVar[tuple[float, ...]] = ()
     statistics_certify_support: ClassVar[bool] = False
+
+    if TYPE_CHECKING:
+        # For the type checker: read-only, and a family may compute them from
+        # its fields (Pareto's support from its minimum, Laplace's kink at its
+        # loc), so declared as properties, which a subclass may override with a
+        # class attribute or a property. At run time, plain class attributes.
+
+        @property
+        def discrete(self) -> bool: ...
+
+        @property
+        def support(self) -> tuple[float, float] | None: ...
+
+        @property
+        def breakpoints(self) -> tuple[float, ...]: ...
+
+    else:
+        discrete = False
+        support = None
+        breakpoints = ()
 
     # ---- what a family gives ------------------------------------------------ #
 

@@ -78,11 +78,11 @@ class FunctionalFamily(ExponentialFamily):
         return self.shape
 
     @property
-    def discrete(self) -> bool:  # type: ignore[override]
+    def discrete(self) -> bool:
         return self.is_discrete
 
     @property
-    def support(self) -> tuple[float, float] | None:  # type: ignore[override]
+    def support(self) -> tuple[float, float] | None:
         return self.bounds
 
     def __repr__(self) -> str:

@@ -468,7 +468,7 @@ class Pareto(ExponentialFamily):
         object.__setattr__(self, "minimum", m)
 
     @property
-    def support(self) -> tuple[float, float]:  # type: ignore[override]
+    def support(self) -> tuple[float, float]:
         return (self.minimum, math.inf)
 
     def sufficient_statistics(self, x: Array) -> Array:
