@@ -30,7 +30,7 @@ import functools
 import math
 import warnings
 from collections.abc import Callable
-from typing import Any, final
+from typing import Any, Protocol, final
 
 import jax
 import jax.numpy as jnp
@@ -43,7 +43,7 @@ from expfam._families._counts import Categorical, Multinomial
 from expfam._families._gamma import Gamma
 from expfam._families._gaussian import Normal
 from expfam._family import ExponentialFamily, _overrides, _support_mask
-from expfam._tree import tree_sub, tree_vdot
+from expfam._tree import same_structure, tree_sub, tree_vdot
 from expfam._validation import describe_value
 
 Array = jax.Array
@@ -236,9 +236,7 @@ class Conditional(ConditionalModel):
         out = self.predictor(params, x)
         template = _unconstrained_template(self.family)
         leaves = jax.tree_util.tree_leaves(template)
-        same = jax.tree_util.tree_structure(out) == jax.tree_util.tree_structure(
-            template
-        ) and all(
+        same = same_structure(out, template) and all(
             jnp.shape(a) == b.shape
             for a, b in zip(jax.tree_util.tree_leaves(out), leaves, strict=True)
         )
@@ -426,6 +424,12 @@ class GLM(ConditionalModel):
 # --------------------------------------------------------------------------- #
 
 
+class _PointAt(Protocol):
+    """(θ, slopes_zero=False) -> the point at θ (see ``_System.point``)."""
+
+    def __call__(self, theta: Array, slopes_zero: bool = False) -> Any: ...
+
+
 @dataclasses.dataclass(frozen=True)
 class _System:
     """One model's Newton system, as closures over a point.
@@ -446,7 +450,7 @@ class _System:
       move: (point, step, t) -> the point at θ + tΔθ.
     """
 
-    point: Callable[[Array, bool], Any]
+    point: _PointAt
     objective: Callable[[Any], Array]
     score: Callable[[Any], Array]
     scored: Callable[[Any], tuple[Array, Array]]
@@ -727,8 +731,8 @@ def _newton(
     # A given factorization counts as a chord (two small decrements to stop).
     reuse = jnp.asarray(reuse)
     value = system.objective(point) if value is None else value
-    init = (point, jnp.asarray(0), false, false, value, nan, nan)
-    init = (*init, factor, reuse, reuse, jnp.asarray(jnp.inf, dtype))
+    head = (point, jnp.asarray(0), false, false, value, nan, nan)
+    init = (*head, factor, reuse, reuse, jnp.asarray(jnp.inf, dtype))
     point, steps, _, converged, _, values, norms, factor, *_ = jax.lax.while_loop(
         cond, body, init
     )
@@ -751,24 +755,27 @@ def _scoring(
     start: bool,
 ):
     """Fisher scoring, jitted: the start, the warm start and the Newton loop."""
-    canonical = isinstance(model, GLM) and model._canonical
-    build = _canonical_system if canonical else _generic_system
+    if isinstance(model, GLM) and model._canonical:
+        build = functools.partial(_canonical_system, model)
+    else:
+        build = functools.partial(_generic_system, model)
     n = targets.shape[0]
     if start:
+        assert isinstance(model, GLM)  # fisher_scoring starts only a GLM
         mean_u = jax.tree_util.tree_map(
             lambda u: jnp.mean(u, 0),
             jax.vmap(model.family.sufficient_statistics)(targets),
         )
         params = model.intercept_only(params, mean_u)
     flat, unravel = ravel_pytree(params)
-    system = build(model, flat, unravel, inputs, targets)
+    system = build(flat, unravel, inputs, targets)
     point = system.point(flat, start)
     if start and n >= _WARM_START_ROWS:
         rows = slice(None, None, _WARM_START_STRIDE)
         sub_inputs = jax.tree_util.tree_map(lambda a: a[rows], inputs)
         sub_targets = targets[rows]
         m = sub_targets.shape[0]
-        sub = build(model, flat, unravel, sub_inputs, sub_targets, m / n)
+        sub = build(flat, unravel, sub_inputs, sub_targets, m / n)
         sub_tol = jnp.maximum(tol, _WARM_START_TOL)
         sub_point, *_, (lu, pivots) = _newton(
             sub, sub.point(flat, True), m, _WARM_START_STEPS, sub_tol, damping
@@ -872,8 +879,9 @@ def fisher_scoring(
             model, f"fisher_scoring: num_steps must be an int >= 1, got {num_steps!r}"
         )
     inputs, targets = model._check_data(data, support=False)
-    start = init is None and isinstance(model, GLM)
-    if start:
+    start = False
+    if init is None and isinstance(model, GLM):
+        start = True
         init = model._zeros()  # shapes only: the solve starts at intercept_only
     elif init is None:
         init = model.init(jax.random.key(0) if key is None else key)

@@ -409,9 +409,9 @@ def _importance_normalization(
 
 
 def _check_moments(
-    report: _Report, model: dict, u: jax.Array, sigmas: float, rtol: float
+    report: _Report, model: dict, samples: jax.Array, sigmas: float, rtol: float
 ) -> None:
-    u = np.asarray(u, np.float64)
+    u = np.asarray(samples, np.float64)
     n = u.shape[0]
     mu = np.asarray(model["mu"], np.float64)
     mc_mean = u.mean(0)
@@ -431,13 +431,14 @@ def _check_moments(
     mc_cov = products.sum(0) / (n - 1)
     se_cov = products.std(0, ddof=1) / math.sqrt(n)
     allowed = sigmas * se_cov + rtol * (1 + np.abs(fisher))
-    bad = np.argwhere(~(np.abs(mc_cov - fisher) <= allowed))
-    if bad.size:
-        i, j = bad[0]
+    bad_entries = np.argwhere(~(np.abs(mc_cov - fisher) <= allowed))
+    if bad_entries.size:
+        i, j = bad_entries[0]
         report.fail(
             "covariance",
             f"∇²A(η)[{i}, {j}] = {fisher[i, j]:.8g}, but the sampler's covariance of "
-            f"u is {mc_cov[i, j]:.8g} ± {se_cov[i, j]:.2g} ({len(bad)} entries differ)",
+            f"u is {mc_cov[i, j]:.8g} ± {se_cov[i, j]:.2g} ({len(bad_entries)} "
+            "entries differ)",
         )
 
 

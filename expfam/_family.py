@@ -37,7 +37,7 @@ from expfam import _stats
 from expfam._domains import Domain
 from expfam._dtypes import as_float, batch_parts, leaf_dtype, stat_dtype
 from expfam._newton import natural_by_newton
-from expfam._tree import tree_sub, tree_vdot
+from expfam._tree import same_structure, tree_sub, tree_vdot
 from expfam._validation import describe_value, family_error, is_concrete
 
 Array = jax.Array
@@ -479,7 +479,9 @@ class ExponentialFamily(abc.ABC):
         sample = vars(cls).get("sample")
         if sample is not None and not hasattr(sample, "_expfam_raw"):
             sample._expfam_spec = ({"eta": "natural"}, ("shape",), "")
-            cls.sample = _wrap(sample)
+            # Replacing the method on the class is the point: the subclass's
+            # sampler gets the same checks as the derived methods.
+            cls.sample = _wrap(sample)  # type: ignore[method-assign]
 
     # ---- checks -------------------------------------------------------------- #
 
@@ -490,9 +492,7 @@ class ExponentialFamily(abc.ABC):
         expected = jax.tree_util.tree_leaves(self.natural_shape)
         try:
             leaves = jax.tree_util.tree_leaves(eta)
-            same_tree = jax.tree_util.tree_structure(
-                eta
-            ) == jax.tree_util.tree_structure(self.natural_shape)
+            same_tree = same_structure(eta, self.natural_shape)
         except (TypeError, ValueError):
             return jnp.asarray(False)
         if not same_tree:
@@ -521,8 +521,7 @@ class ExponentialFamily(abc.ABC):
             return value
         if kind == "mean":
             value = jax.tree_util.tree_map(as_float, value)
-            flat_value = jax.tree_util.tree_structure(value)
-            if flat_value != jax.tree_util.tree_structure(self.natural_shape) or not (
+            if not same_structure(value, self.natural_shape) or not (
                 _tree_all_finite(value)
             ):
                 raise family_error(
@@ -658,9 +657,10 @@ def _checked_average(
     non-finite): one read of the data fewer. A non-finite total is only "not
     ok": the caller's checked path then names the problem.
     """
-    weights = (None,) * len(xs) if weights is None else weights
+    part_weights = (None,) * len(xs) if weights is None else weights
     sums = [
-        _stats.weighted_sums(family, x, w) for x, w in zip(xs, weights, strict=True)
+        _stats.weighted_sums(family, x, w)
+        for x, w in zip(xs, part_weights, strict=True)
     ]
     count = sum(c for _, c in sums)
     u_bar = jax.tree_util.tree_map(
@@ -670,7 +670,7 @@ def _checked_average(
         ok = _all_finite(u_bar)
     else:
         ok = jnp.all(jnp.stack([jnp.all(_support_mask(family, x)) for x in xs]))
-    if weights[0] is not None:
+    if weights is not None:
         w = jnp.concatenate(weights)
         ok &= jnp.all(jnp.isfinite(w) & (w >= 0)) & (jnp.sum(w) > 0)
     return u_bar, ok

@@ -29,7 +29,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import jax
 import jax.numpy as jnp
@@ -328,7 +328,8 @@ class _Prefetcher:
         self._produce = produce
         # jax's x64 switch is thread-local under ``jax.enable_x64(...)``: the
         # worker takes the caller's, so its checks see the caller's dtypes.
-        self._x64 = bool(jax.config.jax_enable_x64)
+        # (jax.config registers its options as attributes at run time.)
+        self._x64 = bool(cast(Any, jax.config).jax_enable_x64)
         self._queue: queue.Queue = queue.Queue(maxsize=1)
         self._stop = False
         self._thread = threading.Thread(target=self._work, daemon=True)
@@ -392,21 +393,30 @@ class _EpochPlan:
             self._order = rng.permutation(self.per_epoch)
         self._epoch_loaded = self.epoch
 
-    def next(self) -> np.ndarray | slice:
+    def _advance(self) -> int:
+        """The next minibatch's position in its epoch's order."""
         if self.position >= self.per_epoch:
             self.epoch, self.position = self.epoch + 1, 0
         self._load()
-        i, b = self.position, self.batch_size
+        i = self.position
         self.position += 1
-        if self.rows:
-            return self._order[i * b : (i + 1) * b]
+        return i
+
+    def next_rows(self) -> np.ndarray:
+        """The next minibatch's row indices (a ``rows=True`` plan)."""
+        i, b = self._advance(), self.batch_size
+        return self._order[i * b : (i + 1) * b]
+
+    def next_block(self) -> slice:
+        """The next minibatch's contiguous block (a ``rows=False`` plan)."""
+        i, b = self._advance(), self.batch_size
         start = self._offset + int(self._order[i]) * b
         return slice(start, start + b)
 
 
 def _row_index_source(plan: _EpochPlan, chunk: int) -> Callable[[], Any]:
     def produce() -> Any:
-        rows = np.stack([plan.next() for _ in range(chunk)]).astype(np.int32)
+        rows = np.stack([plan.next_rows() for _ in range(chunk)]).astype(np.int32)
         return (rows, None), chunk, (plan.epoch, plan.position)
 
     return produce
@@ -416,7 +426,7 @@ def _host_block_source(
     family: ExponentialFamily, data: np.ndarray, plan: _EpochPlan, chunk: int
 ) -> Callable[[], Any]:
     def block() -> np.ndarray:
-        where = plan.next()
+        where = plan.next_block()
         values = np.asarray(data[where])
         family._check("batch", f"data[{where.start}:{where.stop}]", values)
         return values
@@ -510,14 +520,16 @@ def _unconstrained(family: ExponentialFamily, eta: Any) -> Any:
     try:
         return _unconstrained_jit(family, eta)
     except TypeError:  # an unhashable user family
-        return _unconstrained_jit.__wrapped__(family, eta)
+        return _unconstrained_eager(family, eta)
 
 
-@functools.partial(jax.jit, static_argnums=0)
-def _unconstrained_jit(family: ExponentialFamily, eta: Any) -> Any:
+def _unconstrained_eager(family: ExponentialFamily, eta: Any) -> Any:
     if eta is None:
         eta = family.default_natural()
     return family.natural_domain.inverse(eta)
+
+
+_unconstrained_jit = jax.jit(_unconstrained_eager, static_argnums=0)
 
 
 def _initial_state(
@@ -654,7 +666,11 @@ def fit(
         and isinstance(data, Iterable)
         and not isinstance(data, (tuple, list, np.ndarray, jax.Array))
     )
-    if streamed_pairs and family._has_penalty():
+    if (
+        streamed_pairs
+        and isinstance(family, ConditionalModel)
+        and family._has_penalty()
+    ):
         raise family_error(
             family,
             "fit: an iterator gives no data size n, which scales the model's "
@@ -668,7 +684,7 @@ def fit(
         )
     )
     if on_device:
-        if conditional:  # (inputs, targets), held in device memory
+        if isinstance(family, ConditionalModel):  # (inputs, targets), on device
             in_memory = family._check_data(data)
         else:
             in_memory = family._check("batch", "data", data)
@@ -688,15 +704,19 @@ def fit(
         elif mesh is not None and pad:
             in_memory = jax.tree_util.tree_map(lambda a: a[:num_rows], in_memory)
     elif isinstance(data, np.ndarray):
+        # A conditional model's data is on device or streamed pairs: not here.
+        assert not isinstance(family, ConditionalModel)
         if data.ndim < 1 or data.shape[1:] != family.event_shape:
             family._check("batch", "data", np.asarray(data[:1]))
         batch_size = min(batch_size, data.shape[0])
         plan = _EpochPlan(data.shape[0], batch_size, seed, epoch, position, rows=False)
         producer = _host_block_source(family, data, plan, chunk)
     elif streamed_pairs:
+        assert isinstance(family, ConditionalModel)  # streamed_pairs says so
         producer = _pairs_source(family, iter(data), batch_size, chunk)
         num_rows = 1  # scales a penalty; there is none (checked above)
     elif isinstance(data, Iterable):
+        assert not isinstance(family, ConditionalModel)  # as for np.ndarray
         producer = _iterator_source(family, iter(data), batch_size, chunk)
     else:
         raise family_error(family, f"fit: cannot fit to data of type {type(data)}")
@@ -736,6 +756,7 @@ def fit(
                 else:
                     batches = jax.tree_util.tree_map(to_device, (xs, w))
                     if shard_batches:
+                        assert mesh is not None  # shard_batches needs a mesh
                         spec = NamedSharding(mesh, PartitionSpec(None, "data"))
                         batches = jax.device_put(batches, spec)
                 chunk_limit = jnp.minimum(limit, state.step + used)
@@ -771,7 +792,7 @@ def fit(
                     "nll": float(nll[-1]),
                     "residual_norm": float(norm[-1]),
                 }
-                if conditional:
+                if isinstance(family, ConditionalModel):
                     info["params"] = state.unconstrained
                 else:
                     info["natural"] = family.natural_domain.forward(state.unconstrained)
@@ -785,7 +806,7 @@ def fit(
         if bar is not None:
             bar.close()
 
-    if conditional:
+    if isinstance(family, ConditionalModel):
         natural, params = None, state.unconstrained
     else:
         natural = family.natural_domain.forward(state.unconstrained)

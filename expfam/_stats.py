@@ -311,12 +311,14 @@ class _SumPlan:
         return _column_sum(values) if fold else jnp.sum(values, axis=0)
 
     def _weights_like(self, values: jax.Array) -> jax.Array:
+        assert self.weights is not None  # only called with weights
         w = self.weights.astype(values.dtype)
         return w.reshape(w.shape + (1,) * (values.ndim - 1))
 
     def _push(self, node: _Node) -> jax.Array | None:
         """Σ_i of an equation's output from sums of its inputs, or None."""
         eqn = node.eqn
+        assert eqn is not None  # only equation outputs are pushed (``_total``)
         name = eqn.primitive.name
         args = eqn.inputs
         fixed = [not a.batched for a in args]

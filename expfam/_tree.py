@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
 
 PyTree = Any
 
-__all__ = ["tree_scale", "tree_sub", "tree_vdot"]
+__all__ = ["same_structure", "tree_scale", "tree_sub", "tree_vdot"]
 
 
 def tree_vdot(a: PyTree, b: PyTree) -> jax.Array:
     """⟨a, b⟩ summed over every leaf and every entry."""
     parts = jax.tree_util.tree_map(lambda x, y: jnp.sum(x * y), a, b)
-    return sum(jax.tree_util.tree_leaves(parts))
+    # A sum of scalar arrays (the int 0 only for trees without leaves).
+    return cast(jax.Array, sum(jax.tree_util.tree_leaves(parts)))
 
 
 def tree_sub(a: PyTree, b: PyTree) -> PyTree:
@@ -26,3 +27,11 @@ def tree_sub(a: PyTree, b: PyTree) -> PyTree:
 def tree_scale(a: PyTree, s: jax.Array | float) -> PyTree:
     """s · a, leafwise."""
     return jax.tree_util.tree_map(lambda x: x * s, a)
+
+
+def same_structure(a: PyTree, b: PyTree) -> bool:
+    """Whether a and b have the same pytree structure (leaves not compared)."""
+    # jaxlib ships no type information for PyTreeDef, so mypy cannot see its
+    # __eq__; the comparison itself is jax's.
+    structure: Any = jax.tree_util.tree_structure(a)
+    return structure == jax.tree_util.tree_structure(b)

@@ -228,7 +228,7 @@ def _log_factorial(x: Array) -> Array:
     return jnp.where(x < 16, small, stirling + _stirling_series(big))
 
 
-def _stirling_real(z: Array) -> Array:
+def _stirling_real(z: Array | float) -> Array:
     """δ(z) for real z > 0: the series from 16 on, log-gammas below."""
     small = jnp.minimum(z, 16.0)
     direct = gammaln(small + 1) - (small + 0.5) * jnp.log(small) + small
@@ -236,7 +236,7 @@ def _stirling_real(z: Array) -> Array:
     return jnp.where(z < 16, direct - _HALF_LOG_2PI, series)
 
 
-def _log_choose(x: Array, r: Array) -> Array:
+def _log_choose(x: Array, r: Array | float) -> Array:
     """log[Γ(x + r) / (Γ(x + 1) Γ(r))] = log C(x + r − 1, x) for x ≥ 0, r > 0.
 
     By Stirling with remainder δ on each log-gamma:
@@ -461,6 +461,10 @@ class _SoftmaxCounts(ExponentialFamily):
 
     discrete = True
     param_names = ("probs",)
+
+    # The number of categories, a field of each (dataclass) subclass, read by
+    # the shared methods. An annotation only: this base sets no attribute.
+    k: int
 
     @property
     def _n(self) -> int:
