@@ -39,6 +39,7 @@ import optax
 from jax.flatten_util import ravel_pytree
 
 from expfam import _xla, domains
+from expfam._dtypes import native_order
 from expfam._families._counts import Categorical, Multinomial
 from expfam._families._gamma import Gamma
 from expfam._families._gaussian import Normal
@@ -162,7 +163,7 @@ class ConditionalModel(abc.ABC):
                 "fit: data must be a pair (inputs, targets) with the samples on "
                 f"axis 0 of both, got {type(data).__name__}",
             )
-        inputs = jax.tree_util.tree_map(jnp.asarray, data[0])
+        inputs = jax.tree_util.tree_map(lambda a: jnp.asarray(native_order(a)), data[0])
         targets = self.family._check("batch", "targets", data[1], support=support)
         rows = {
             jnp.shape(leaf)[0] if jnp.ndim(leaf) else None

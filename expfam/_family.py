@@ -35,7 +35,13 @@ from jax.flatten_util import ravel_pytree
 
 from expfam import _stats
 from expfam._domains import Domain
-from expfam._dtypes import as_float, batch_parts, leaf_dtype, stat_dtype
+from expfam._dtypes import (
+    as_float,
+    batch_parts,
+    leaf_dtype,
+    native_order,
+    stat_dtype,
+)
 from expfam._newton import natural_by_newton
 from expfam._tree import same_structure, tree_sub, tree_vdot
 from expfam._validation import describe_value, family_error, is_concrete
@@ -352,7 +358,7 @@ class ExponentialFamily(abc.ABC):
                 weights = self._check_weights(weights, jnp.shape(xs)[0])
                 if jnp.shape(xs)[0] > _stats.CHUNK_ROWS:
                     return self._average_in_chunks(np.asarray(xs), weights)
-            return _average(self, jnp.asarray(xs), weights)
+            return _average(self, jnp.asarray(native_order(xs)), weights)
         if isinstance(xs, np.memmap):
             return self._average_in_chunks(xs, weights)
         return self._average_of_iterable(xs, weights)
@@ -531,7 +537,7 @@ class ExponentialFamily(abc.ABC):
                 )
             return value
         if kind == "observation":
-            x = jnp.asarray(value)
+            x = jnp.asarray(native_order(value))
             if x.shape != self.event_shape:
                 raise family_error(
                     self,
@@ -541,7 +547,7 @@ class ExponentialFamily(abc.ABC):
             self._check_support(name, x[None])
             return x
         if kind == "batch":
-            x = jnp.asarray(value)
+            x = jnp.asarray(native_order(value))
             if x.ndim < 1 or x.shape[1:] != self.event_shape:
                 raise family_error(
                     self,
@@ -567,7 +573,7 @@ class ExponentialFamily(abc.ABC):
     def _check_weights(self, weights: Any, n: int) -> Array | None:
         if weights is None:
             return None
-        w = jnp.asarray(weights)
+        w = jnp.asarray(native_order(weights))
         if w.shape != (n,):
             raise family_error(
                 self, f"weights have shape {w.shape}, expected ({n},) for {n} samples"
