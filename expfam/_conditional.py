@@ -45,7 +45,7 @@ from expfam._families._gamma import Gamma
 from expfam._families._gaussian import Normal
 from expfam._family import ExponentialFamily, _overrides, _support_mask
 from expfam._tree import same_structure, tree_sub, tree_vdot
-from expfam._validation import describe_value
+from expfam._validation import describe_value, real_dtype_problem
 
 Array = jax.Array
 PyTree = Any
@@ -163,6 +163,11 @@ class ConditionalModel(abc.ABC):
                 "fit: data must be a pair (inputs, targets) with the samples on "
                 f"axis 0 of both, got {type(data).__name__}",
             )
+        for path, leaf in jax.tree_util.tree_leaves_with_path(data[0]):
+            problem = real_dtype_problem(leaf)
+            if problem is not None:
+                where = jax.tree_util.keystr(path)
+                raise _model_error(self, f"fit: inputs{where} {problem}")
         inputs = jax.tree_util.tree_map(lambda a: jnp.asarray(native_order(a)), data[0])
         targets = self.family._check("batch", "targets", data[1], support=support)
         rows = {

@@ -44,7 +44,12 @@ from expfam._dtypes import (
 )
 from expfam._newton import natural_by_newton
 from expfam._tree import same_structure, tree_sub, tree_vdot
-from expfam._validation import describe_value, family_error, is_concrete
+from expfam._validation import (
+    describe_value,
+    family_error,
+    is_concrete,
+    real_dtype_problem,
+)
 
 Array = jax.Array
 PyTree = Any
@@ -344,8 +349,12 @@ class ExponentialFamily(abc.ABC):
         iterable of per-chunk weights). Sums are blockwise on device; data too
         large for one call is reduced chunk by chunk and the chunk totals are
         added on the host in float64, so float32 data of 10^8 samples averages
-        to within ~1e-7 relative. Inside jit, pass an array.
+        to within ~1e-7 relative. Inside jit, pass an array. A list or tuple
+        of single observations (``[0.5, 1.2, ...]``) is a batch, like the
+        array it makes; a list of arrays of several observations is a
+        sequence of chunks.
         """
+        xs, weights = self._list_as_batch(xs, weights)
         fast = self._one_program_input(xs, weights)
         if fast is not None:
             u_bar, ok = _checked_average(self, *fast)
@@ -362,6 +371,24 @@ class ExponentialFamily(abc.ABC):
         if isinstance(xs, np.memmap):
             return self._average_in_chunks(xs, weights)
         return self._average_of_iterable(xs, weights)
+
+    def _list_as_batch(
+        self, xs: Any, weights: Any, name: str = "xs"
+    ) -> tuple[Any, Any]:
+        """(xs, weights) as numpy arrays where ``xs`` is a list or tuple whose
+        first item is one observation (shape ``event_shape``): a batch, not a
+        sequence of chunks (a chunk holds several observations, so has one
+        axis more). Anything else is returned as it is."""
+        if not (isinstance(xs, (list, tuple)) and xs):
+            return xs, weights
+        if np.shape(xs[0]) != self.event_shape:
+            return xs, weights
+        problem = real_dtype_problem(xs)
+        if problem is not None:
+            raise family_error(self, f"{name} {problem}")
+        if isinstance(weights, (list, tuple)):
+            weights = np.asarray(weights)
+        return np.asarray(xs), weights
 
     def _one_program_input(self, xs: Any, weights: Any) -> tuple | None:
         """(parts, weight parts) when the batch can be checked and reduced in
@@ -385,6 +412,10 @@ class ExponentialFamily(abc.ABC):
             return None
         if weights is not None and np.shape(weights) != shape[:1]:
             return None
+        if real_dtype_problem(xs) or (
+            weights is not None and real_dtype_problem(weights)
+        ):
+            return None  # the checked path names it
         return batch_parts(xs, weights)
 
     @_derived({"eta": "natural"})
@@ -404,6 +435,7 @@ class ExponentialFamily(abc.ABC):
         ``ValueError`` when ū lies on the boundary of the mean domain (e.g. all
         coin tosses heads), where no maximum exists.
         """
+        xs, weights = self._list_as_batch(xs, weights)
         fast = self._one_program_input(xs, weights)
         if fast is not None:
             # Checks, ū and the inverse in one compiled program; on any failure
@@ -536,6 +568,10 @@ class ExponentialFamily(abc.ABC):
                     f"of shape {_shape_str(self.natural_shape)}",
                 )
             return value
+        if kind in ("observation", "batch"):
+            problem = real_dtype_problem(value)
+            if problem is not None:
+                raise family_error(self, f"{name} {problem}")
         if kind == "observation":
             x = jnp.asarray(native_order(value))
             if x.shape != self.event_shape:
@@ -573,6 +609,9 @@ class ExponentialFamily(abc.ABC):
     def _check_weights(self, weights: Any, n: int) -> Array | None:
         if weights is None:
             return None
+        problem = real_dtype_problem(weights)
+        if problem is not None:
+            raise family_error(self, f"weights {problem}")
         w = jnp.asarray(native_order(weights))
         if w.shape != (n,):
             raise family_error(

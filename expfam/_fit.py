@@ -661,6 +661,8 @@ def fit(
     in_memory = None
     num_rows = 0
     conditional = isinstance(family, ConditionalModel)
+    if not isinstance(family, ConditionalModel):
+        data, _ = family._list_as_batch(data, None, "data")  # [x_1, ...]: a batch
     streamed_pairs = (
         conditional
         and isinstance(data, Iterable)

@@ -13,7 +13,7 @@ from typing import Any
 import jax
 import numpy as np
 
-__all__ = ["describe_value", "family_error", "is_concrete"]
+__all__ = ["describe_value", "family_error", "is_concrete", "real_dtype_problem"]
 
 
 def is_concrete(*trees: Any) -> bool:
@@ -44,3 +44,28 @@ def describe_value(value: Any, limit: int = 6) -> str:
 def family_error(family: Any, message: str) -> ValueError:
     """A ``ValueError`` whose message starts with the family's name."""
     return ValueError(f"{family!r}: {message}")
+
+
+def real_dtype_problem(value: Any) -> str | None:
+    """Why ``value`` (data) is not an array of real numbers, or None if it is.
+
+    Bools, integers and floats of every width (bfloat16 included) are real
+    numbers; complex values, strings, objects (a None among the numbers) and
+    dates are not. Without this, JAX either fails with a TypeError about
+    abstract arrays or, for complex data, silently drops the imaginary part.
+    """
+    dtype = getattr(value, "dtype", None)
+    if dtype is None:
+        try:
+            dtype = np.asarray(value).dtype
+        except (TypeError, ValueError):  # ragged nesting and the like
+            return "is not an array of numbers"
+    dtype = np.dtype(dtype)
+    if any(jax.numpy.issubdtype(dtype, kind) for kind in _REAL_KINDS):
+        return None
+    if jax.numpy.issubdtype(dtype, np.complexfloating):
+        return f"has the complex dtype {dtype}: the data must be real numbers"
+    return f"has dtype {dtype}: the data must be numbers (bool, int or float)"
+
+
+_REAL_KINDS = (np.bool_, np.integer, np.floating)

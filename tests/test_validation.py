@@ -97,3 +97,72 @@ def test_traced_values_are_not_checked():
     # A NaN reaches jit unchecked and propagates, as documented.
     out = jax.jit(normal.log_prob)(jnp.array([0.0, -0.5]), jnp.nan)
     assert np.isnan(out)
+
+
+def test_data_that_are_not_real_numbers_are_named():
+    """Complex data (which a cast would silently make real), strings, objects
+    (a None among the numbers) and ragged lists: a ValueError naming the
+    family, from every door data come in by, not JAX's TypeError."""
+    normal = ef.Normal()
+    eta = normal.natural_from(mean=0.0, variance=1.0)
+    big = np.zeros(300_000) + 1j  # past the size where the batch is split
+    for bad, what in [
+        (np.array([1.0 + 1.0j, 2.0]), "complex"),
+        (big, "complex"),
+        (np.array(["1.0", "2.0"]), "dtype <U3"),
+        (np.array([1.0, None]), "dtype object"),
+        ([1.0, [2.0, 3.0]], "not an array of numbers"),
+    ]:
+        for call in (
+            lambda b=bad: normal.mle(b),
+            lambda b=bad: normal.residual(eta, b),
+            lambda b=bad: ef.fit(normal, b, num_steps=1, key=jax.random.key(0)),
+        ):
+            with pytest.raises(ValueError, match=rf"Normal\(\): (xs|data) .*{what}"):
+                call()
+    with pytest.raises(ValueError, match="weights has the complex dtype"):
+        normal.mle(np.ones(3), weights=np.ones(3, complex))
+    glm = ef.GLM(ef.Poisson(), 2)
+    with pytest.raises(ValueError, match=r"GLM.*inputs has dtype object"):
+        ef.fisher_scoring(glm, (np.array([[1, 2], [3, None]]), np.ones(2)))
+    with pytest.raises(ValueError, match=r"Poisson\(\): targets has dtype <U1"):
+        ef.fisher_scoring(glm, (np.ones((2, 2)), np.array(["1", "2"])))
+
+
+def test_lists_of_observations_are_batches():
+    """``mle([0.5, 1.2, ...])`` is the batch the list makes (bools count as
+    0/1 for counts), while a list of arrays of several observations stays a
+    sequence of chunks."""
+    bernoulli = ef.Bernoulli()
+    tosses = [1, 0, 1, 1]
+    expected = bernoulli.mle(np.asarray(tosses, np.float32))
+    for xs in (
+        tosses,
+        tuple(tosses),
+        [bool(t) for t in tosses],
+        np.array(tosses, bool),
+    ):
+        np.testing.assert_allclose(bernoulli.mle(xs), expected, rtol=1e-6)
+    gamma = ef.Gamma()
+    xs, w = [1.0, 2.0, 3.0, 0.5], [1.0, 2.0, 3.0, 1.0]
+    np.testing.assert_allclose(
+        gamma.mle(xs, weights=w),
+        gamma.mle(np.asarray(xs, np.float32), weights=np.asarray(w, np.float32)),
+        rtol=1e-6,
+    )
+    mvn = ef.MultivariateNormal(2)
+    rows = [[0.0, 1.0], [1.0, 0.5], [2.0, 2.0]]
+    for ours, theirs in zip(
+        mvn.average_sufficient_statistics(rows),
+        mvn.average_sufficient_statistics(np.asarray(rows, np.float32)),
+        strict=True,
+    ):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+    chunks = [np.array([1.0, 2.0]), np.array([3.0, 1.0])]  # two chunks of two
+    np.testing.assert_allclose(
+        ef.Poisson().mle(chunks), ef.Poisson().mle(np.concatenate(chunks)), rtol=1e-6
+    )
+    fitted = ef.fit(
+        ef.Normal(), [0.1, 0.2, 0.3], batch_size=2, num_steps=2, key=jax.random.key(0)
+    )
+    assert np.all(np.isfinite(np.asarray(fitted.natural)))

@@ -11,8 +11,9 @@ __all__ = ["as_float", "is_integer", "stat_dtype"]
 
 
 def is_integer(x: jax.Array) -> jax.Array:
-    """Whether every entry of ``x`` is a finite whole number (ints or floats)."""
+    """Whether every entry of ``x`` is a finite whole number (bools, ints or
+    floats)."""
     x = jnp.asarray(x)
-    if jnp.issubdtype(x.dtype, jnp.integer):
+    if jnp.issubdtype(x.dtype, jnp.integer) or x.dtype == jnp.bool_:
         return jnp.asarray(True)
     return jnp.all(jnp.isfinite(x) & (x == jnp.round(x)))
