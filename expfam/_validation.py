@@ -61,6 +61,8 @@ def real_dtype_problem(value: Any) -> str | None:
         except (TypeError, ValueError):  # ragged nesting and the like
             return "is not an array of numbers"
     dtype = np.dtype(dtype)
+    if dtype.kind in "biuf":  # numpy's own bool, int, uint and float kinds
+        return None
     if any(jax.numpy.issubdtype(dtype, kind) for kind in _REAL_KINDS):
         return None
     if jax.numpy.issubdtype(dtype, np.complexfloating):
