@@ -116,6 +116,22 @@ class FitResult:
     state: FitState
 
 
+def _attach_state(error: BaseException, state: FitState) -> None:
+    """Gives an exception that stops a fit (Ctrl-C, a bad batch in a stream, a
+    failing callback) the last whole state, ``error.fit_state``, from which
+    ``fit(..., init=error.fit_state)`` resumes: nothing done is lost."""
+    try:
+        error.fit_state = state  # type: ignore[attr-defined]
+        step = int(state.step)
+    except Exception:  # no attributes on this type, or no device to read
+        return
+    if hasattr(error, "add_note"):  # Python >= 3.11
+        error.add_note(
+            f"expfam.fit stopped after step {step}; resume with "
+            "fit(..., init=error.fit_state)"
+        )
+
+
 def save_state(path: str, state: FitState | FitResult) -> None:
     """Writes a fit state (or a result's state) to ``path`` (a pickle of numpy
     arrays: no JAX objects, loadable on any machine)."""
@@ -630,7 +646,12 @@ def fit(
         across devices); default all local devices of the default backend; an
         int takes the first that many.
       callback: called after each chunk with a dict (``step``, ``nll``,
-        ``residual_norm``, ``natural``); returning True stops the fit.
+        ``residual_norm``, ``natural`` or, for a conditional model,
+        ``params``, and ``state``, the :class:`FitState` to checkpoint with
+        :func:`save_state`); returning True stops the fit. An exception that
+        stops a fit (Ctrl-C, a bad batch in a stream, a failing callback)
+        carries the last whole state as ``error.fit_state``:
+        ``fit(..., init=error.fit_state)`` resumes from it.
       chunk: steps per compiled scan (the logging interval).
 
     Returns:
@@ -762,13 +783,14 @@ def fit(
                         spec = NamedSharding(mesh, PartitionSpec(None, "data"))
                         batches = jax.device_put(batches, spec)
                 chunk_limit = jnp.minimum(limit, state.step + used)
-                state, records = runner(
+                advanced, records = runner(
                     state, in_memory, batches, chunk_limit, tol_array
                 )
                 # Record where the plan stands; a chunk cut short by num_steps,
                 # tol or a callback leaves unused batches, which a resumed fit
-                # skips (the order stays reproducible from the seed).
-                state = state._replace(
+                # skips (the order stays reproducible from the seed). One
+                # assignment: an interruption leaves the last whole state.
+                state = advanced._replace(
                     epoch=jnp.asarray(epoch, jnp.int32),
                     position=jnp.asarray(position, jnp.int32),
                 )
@@ -793,6 +815,7 @@ def fit(
                     "step": int(state.step),
                     "nll": float(nll[-1]),
                     "residual_norm": float(norm[-1]),
+                    "state": state,
                 }
                 if isinstance(family, ConditionalModel):
                     info["params"] = state.unconstrained
@@ -802,6 +825,9 @@ def fit(
                     break
             if not active.any():
                 break
+    except BaseException as error:
+        _attach_state(error, state)
+        raise
     finally:
         if prefetch is not None:
             prefetch.close()

@@ -155,6 +155,48 @@ def test_resume_continues_exactly_and_state_round_trips(tmp_path):
     assert int(resumed.state.step) == 200
 
 
+def test_an_interrupted_fit_loses_nothing(tmp_path):
+    """Ctrl-C (here raised by a callback) or a bad block deep in a memmap stops
+    the fit with ``error.fit_state``, the last whole state, from which the fit
+    resumes to the uninterrupted answer; the callback's ``state`` checkpoints
+    every chunk."""
+    normal = ef.Normal()
+    xs = normal.sample(
+        jax.random.key(4), normal.natural_from(mean=1.0, variance=2.0), (5000,)
+    )
+    kwargs = dict(optimizer=ADAM, batch_size=500, key=jax.random.key(9), chunk=50)
+    whole = ef.fit(normal, xs, num_steps=200, **kwargs)
+    saved = []
+
+    def checkpoint_then_stop(info):
+        ef.save_state(str(tmp_path / f"step{info['step']}.pkl"), info["state"])
+        saved.append(info["step"])
+        if info["step"] == 150:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt) as stopped:
+        ef.fit(normal, xs, num_steps=200, callback=checkpoint_then_stop, **kwargs)
+    state = stopped.value.fit_state
+    assert int(state.step) == 150 and saved == [50, 100, 150]
+    resumed = ef.fit(normal, xs, num_steps=50, init=state, **kwargs)
+    tree_allclose(resumed.natural, whole.natural, rtol=1e-6)
+    checkpoint = ef.load_state(str(tmp_path / "step100.pkl"))
+    again = ef.fit(normal, xs, num_steps=100, init=checkpoint, **kwargs)
+    tree_allclose(again.natural, whole.natural, rtol=1e-6)
+
+    # A NaN in the last block of a memmap: the error names it and keeps the
+    # state of the steps taken before it.
+    data = np.asarray(xs, np.float32).copy()
+    data[-1] = np.nan
+    path = tmp_path / "data.f32"
+    data.tofile(path)
+    memmap = np.memmap(path, dtype=np.float32, mode="r", shape=data.shape)
+    with pytest.raises(ValueError, match="NaN") as bad:
+        ef.fit(normal, memmap, num_steps=200, **kwargs)
+    assert isinstance(bad.value.fit_state, ef.FitState)
+    assert 0 <= int(bad.value.fit_state.step) < 200
+
+
 def test_user_family_without_conventional_parameters_fits():
     from tests.test_core import RAYLEIGH
 
