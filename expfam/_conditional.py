@@ -150,6 +150,11 @@ class ConditionalModel(abc.ABC):
         """Whether ``penalty`` may be nonzero (it is overridden)."""
         return type(self).penalty is not ConditionalModel.penalty
 
+    def _check_inputs(self, inputs: Any) -> None:
+        """Raises a ValueError where the inputs cannot be this model's (a
+        model with a fixed input shape says so; the default accepts any)."""
+        del inputs  # any pytree of arrays: the predictor decides
+
     def _check_data(self, data: Any, *, support: bool = True) -> tuple[Any, Array]:
         """Validates ``(inputs, targets)`` and returns them as jax arrays.
 
@@ -169,6 +174,7 @@ class ConditionalModel(abc.ABC):
                 where = jax.tree_util.keystr(path)
                 raise _model_error(self, f"fit: inputs{where} {problem}")
         inputs = jax.tree_util.tree_map(lambda a: jnp.asarray(native_order(a)), data[0])
+        self._check_inputs(inputs)
         targets = self.family._check("batch", "targets", data[1], support=support)
         rows = {
             jnp.shape(leaf)[0] if jnp.ndim(leaf) else None
@@ -413,6 +419,15 @@ class GLM(ConditionalModel):
 
     def _has_penalty(self) -> bool:
         return self.C is not None
+
+    def _check_inputs(self, inputs: Any) -> None:
+        shape = jnp.shape(inputs)
+        if len(shape) != 2 or shape[1] != self.num_features:
+            raise _model_error(
+                self,
+                f"fit: inputs have shape {shape}, but a GLM with "
+                f"num_features={self.num_features} takes (n, {self.num_features})",
+            )
 
     def penalty(self, params: dict[str, Array]) -> Array:
         """‖W‖²/(2C) (centered over the k classes for the softmax families)."""
@@ -884,6 +899,9 @@ def fisher_scoring(
         raise _model_error(
             model, f"fisher_scoring: num_steps must be an int >= 1, got {num_steps!r}"
         )
+    for name, value in (("tol", tol), ("damping", damping)):
+        if value is not None and not float(value) >= 0:
+            raise _model_error(model, f"fisher_scoring: {name}={value!r} must be >= 0")
     inputs, targets = model._check_data(data, support=False)
     start = False
     if init is None and isinstance(model, GLM):

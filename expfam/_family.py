@@ -85,7 +85,14 @@ def _wrap(fn: Callable) -> Callable:
         bound.apply_defaults()
         arguments = bound.arguments
         if "shape" in arguments:
-            arguments["shape"] = _as_shape(arguments["shape"])
+            shape = _as_shape(arguments["shape"])
+            if shape is None:
+                raise family_error(
+                    self,
+                    f"{fn.__name__}: shape={arguments['shape']!r} must be an int "
+                    "or a tuple of ints >= 0",
+                )
+            arguments["shape"] = shape
         concrete = is_concrete([arguments[name] for name in checks])
         if concrete:
             for name, kind in checks.items():
@@ -106,10 +113,15 @@ def _wrap(fn: Callable) -> Callable:
     return wrapper
 
 
-def _as_shape(shape: Any) -> tuple[int, ...]:
-    if isinstance(shape, (int, np.integer)):
-        return (int(shape),)
-    return tuple(int(s) for s in shape)
+def _as_shape(shape: Any) -> tuple[int, ...] | None:
+    """``shape`` as a tuple of ints >= 0 (an int n is (n,)), or None."""
+    items = (shape,) if isinstance(shape, (int, np.integer)) else shape
+    try:
+        dims = tuple(items)
+    except TypeError:
+        return None
+    ok = all(isinstance(d, (int, np.integer)) and d >= 0 for d in dims)
+    return tuple(int(d) for d in dims) if ok else None
 
 
 def _is_array_batch(data: Any) -> bool:
@@ -621,6 +633,8 @@ class ExponentialFamily(abc.ABC):
             raise family_error(
                 self, f"weights={describe_value(w)} must be finite and >= 0"
             )
+        if not bool(jnp.sum(w) > 0):
+            raise family_error(self, "the weights sum to 0: no sample counts")
         return w
 
     def _check_result(

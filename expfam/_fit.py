@@ -661,8 +661,27 @@ def fit(
     pass each host's shard of the data; the mesh then spans every process's
     devices and ū is reduced across hosts by the same sharded computation.
     """
+    if not isinstance(family, (ExponentialFamily, ConditionalModel)):
+        raise ValueError(
+            "expfam.fit: the first argument must be a family or a conditional "
+            f"model instance (e.g. ef.Normal()), got {family!r}"
+        )
     optimizer = _DEFAULT_OPTIMIZER if optimizer is None else optimizer
+    if not all(callable(getattr(optimizer, f, None)) for f in ("init", "update")):
+        raise family_error(
+            family,
+            f"fit: optimizer={optimizer!r} is not an optax GradientTransformation "
+            "(e.g. optax.adam(1e-2))",
+        )
+    if isinstance(key, (int, np.integer)):
+        raise family_error(
+            family, f"fit: key={key!r} is not a JAX PRNG key: pass jax.random.key(0)"
+        )
     key = jax.random.key(0) if key is None else key
+    if not (isinstance(chunk, int) and chunk >= 1):
+        raise family_error(family, f"fit: chunk={chunk!r} must be an int >= 1")
+    if tol is not None and not float(tol) >= 0:
+        raise family_error(family, f"fit: tol={tol!r} must be >= 0, or None")
     if not (isinstance(batch_size, int) and batch_size >= 1):
         raise family_error(
             family, f"fit: batch_size={batch_size!r} must be an int >= 1"
@@ -671,6 +690,8 @@ def fit(
         raise family_error(family, f"fit: num_steps={num_steps!r} must be an int >= 0")
     tol_value = -math.inf if tol is None else float(tol)
     device_list = _resolve_devices(devices)
+    if not device_list:
+        raise family_error(family, f"fit: devices={devices!r} selects no device")
     mesh = Mesh(np.array(device_list), ("data",)) if len(device_list) > 1 else None
     row_sharding = NamedSharding(mesh, PartitionSpec("data")) if mesh else None
 

@@ -166,3 +166,38 @@ def test_lists_of_observations_are_batches():
         ef.Normal(), [0.1, 0.2, 0.3], batch_size=2, num_steps=2, key=jax.random.key(0)
     )
     assert np.all(np.isfinite(np.asarray(fitted.natural)))
+
+
+def test_fit_and_solver_arguments_are_checked():
+    """Misused arguments get a ValueError naming the call, not an
+    AttributeError, JAX's key TypeError, an MLIR error or a silent run."""
+    normal = ef.Normal()
+    xs = np.linspace(-1.0, 1.0, 64, dtype=np.float32)
+    for kwargs, what in [
+        (dict(optimizer="adam"), "not an optax GradientTransformation"),
+        (dict(key=0), "not a JAX PRNG key"),
+        (dict(tol=-1.0), "tol=-1.0 must be >= 0"),
+        (dict(tol=float("nan")), "tol=nan must be >= 0"),
+        (dict(chunk=0), "chunk=0 must be an int >= 1"),
+        (dict(devices=[]), "selects no device"),
+    ]:
+        with pytest.raises(ValueError, match=rf"Normal\(\): fit: .*{what}"):
+            ef.fit(normal, xs, num_steps=1, **kwargs)
+    with pytest.raises(ValueError, match="family or a conditional model instance"):
+        ef.fit(ef.Normal, xs, num_steps=1)
+    eta = normal.natural_from(mean=0.0, variance=1.0)
+    for shape in [(-1,), (2.5,), "ab"]:
+        with pytest.raises(ValueError, match=r"Normal\(\): sample: shape="):
+            normal.sample(jax.random.key(0), eta, shape)
+    with pytest.raises(ValueError, match="the weights sum to 0"):
+        normal.mle(xs[:3], weights=np.zeros(3))
+    glm = ef.GLM(ef.Poisson(), 3)
+    data = (np.ones((4, 2)), np.ones(4))
+    with pytest.raises(
+        ValueError, match=r"shape \(4, 2\), but a GLM with num_features=3"
+    ):
+        ef.fisher_scoring(glm, data)
+    glm2 = ef.GLM(ef.Poisson(), 2)
+    for kwargs in (dict(tol=-1.0), dict(damping=-1e-3)):
+        with pytest.raises(ValueError, match="must be >= 0"):
+            ef.fisher_scoring(glm2, data, **kwargs)
