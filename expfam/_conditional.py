@@ -259,7 +259,8 @@ class Conditional(ConditionalModel):
             raise _model_error(
                 self,
                 f"predictor output {describe_value(out)} is neither the "
-                f"unconstrained pytree {template} nor a flat vector of length {size}",
+                f"unconstrained pytree ({describe_value(template)}) nor a flat "
+                f"vector of length {size}",
             )
         offsets = np.cumsum([0] + [math.prod(leaf.shape) for leaf in leaves])
         parts = [

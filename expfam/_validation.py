@@ -29,6 +29,9 @@ def describe_value(value: Any, limit: int = 6) -> str:
     if isinstance(value, dict):
         items = ", ".join(f"{k}={describe_value(v, limit)}" for k, v in value.items())
         return "{" + items + "}"
+    if isinstance(value, (jax.core.Tracer, jax.ShapeDtypeStruct)):
+        # Traced (inside vmap or jit) or abstract: only shape and dtype exist.
+        return f"an array of shape {tuple(value.shape)} and dtype {value.dtype}"
     try:
         arr = np.asarray(value)
     except Exception:

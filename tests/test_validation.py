@@ -201,3 +201,16 @@ def test_fit_and_solver_arguments_are_checked():
     for kwargs in (dict(tol=-1.0), dict(damping=-1e-3)):
         with pytest.raises(ValueError, match="must be >= 0"):
             ef.fisher_scoring(glm2, data, **kwargs)
+
+
+def test_a_predictor_of_the_wrong_size_is_named_by_shapes():
+    """Inside the vmapped fit the output is traced: the error gives its shape
+    and the shapes the family wants, not a tracer's repr."""
+    model = ef.Conditional(ef.Normal(), lambda p, x: x @ p)
+    data = (np.ones((10, 3), np.float32), np.ones(10, np.float32))
+    with pytest.raises(
+        ValueError,
+        match=r"output an array of shape \(3,\) and dtype float32 is neither .*"
+        r"shape \(2,\).* length 2",
+    ):
+        ef.fit(model, data, init=jnp.zeros((3, 3)), num_steps=1, batch_size=5)
