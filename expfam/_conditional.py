@@ -937,7 +937,20 @@ def fisher_scoring(
     if not valid:
         model._check_data(data)  # names the targets outside the support
     steps, converged = int(steps), bool(converged)
-    if not converged:
+    if not converged and steps < num_steps:
+        warnings.warn(
+            f"fisher_scoring({model!r}) stopped after {steps} steps without "
+            f"converging (mean objective "
+            f"{float(values[steps - 1]) if steps else math.nan:.6g}, score norm "
+            f"{float(norms[steps - 1]) if steps else math.nan:.3g}): no step "
+            "decreased the objective, or the Fisher information was singular "
+            "there (e.g. a neural predictor at all-zero weights, where no "
+            "parameter moves η: start elsewhere with init=), or the optimum "
+            "does not exist (separable data without a penalty C)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    elif not converged:
         warnings.warn(
             f"fisher_scoring({model!r}) did not converge in {steps} steps (mean "
             f"objective {float(values[steps - 1]) if steps else math.nan:.6g}): the "

@@ -100,6 +100,24 @@ def test_logistic_breast_cancer_matches_sklearn_default_c(breast_cancer):
     )
 
 
+def test_fisher_scoring_at_a_singular_start_says_so():
+    """A small network at all-zero weights: no parameter moves η, the Fisher
+    information is singular, and the solver stops with a warning saying so
+    (not the 'more num_steps' advice of a slow solve)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 3)).astype(np.float32)
+    y = rng.poisson(2.0, 64).astype(np.float32)
+
+    def network(p, xi):
+        return jnp.tanh(xi @ p["w1"]) @ p["w2"]
+
+    model = ef.Conditional(ef.Poisson(), network)
+    zeros = {"w1": jnp.zeros((3, 4)), "w2": jnp.zeros((4, 1))}
+    with pytest.warns(RuntimeWarning, match="singular"):
+        result = ef.fisher_scoring(model, (x, y), init=zeros)
+    assert not result.converged and result.num_steps < 50
+
+
 def test_unpenalized_logistic_on_separable_data_does_not_crash(breast_cancer):
     """Standardized breast-cancer data are linearly separable: no MLE exists.
 
