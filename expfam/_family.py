@@ -395,6 +395,9 @@ class ExponentialFamily(abc.ABC):
             return xs, weights
         if np.shape(xs[0]) != self.event_shape:
             return xs, weights
+        if not is_concrete(xs, weights):  # traced items (inside jit): stack them
+            w = jnp.asarray(weights) if isinstance(weights, (list, tuple)) else weights
+            return jnp.asarray(xs), w
         problem = real_dtype_problem(xs)
         if problem is not None:
             raise family_error(self, f"{name} {problem}")

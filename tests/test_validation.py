@@ -162,6 +162,8 @@ def test_lists_of_observations_are_batches():
     np.testing.assert_allclose(
         ef.Poisson().mle(chunks), ef.Poisson().mle(np.concatenate(chunks)), rtol=1e-6
     )
+    traced = jax.jit(lambda a, b, c: ef.Normal().mle([a, b, c]))(1.0, 2.0, 4.0)
+    np.testing.assert_allclose(traced, ef.Normal().mle([1.0, 2.0, 4.0]), rtol=1e-6)
     fitted = ef.fit(
         ef.Normal(), [0.1, 0.2, 0.3], batch_size=2, num_steps=2, key=jax.random.key(0)
     )
