@@ -84,6 +84,12 @@ def _wrap(fn: Callable) -> Callable:
         bound = signature.bind(self, *args, **kwargs)
         bound.apply_defaults()
         arguments = bound.arguments
+        if isinstance(arguments.get("key"), (int, np.integer)):
+            raise family_error(
+                self,
+                f"{fn.__name__}: key={arguments['key']!r} is not a JAX PRNG key: "
+                "pass jax.random.key(0)",
+            )
         if "shape" in arguments:
             shape = _as_shape(arguments["shape"])
             if shape is None:
@@ -227,6 +233,13 @@ class ExponentialFamily(abc.ABC):
         # ``natural_from`` calls this with ``param_names`` as keywords. The
         # open signature is the one every such override is compatible with.
         raise NotImplementedError
+
+    def _conventional_problem(self, **params: Array) -> str | None:
+        """Why concrete conventional parameters are invalid in a way the
+        natural domain cannot see (``_natural_from`` would silently project
+        them, as a Cholesky factorization symmetrizes its matrix), or None."""
+        del params
+        return None
 
     def _params_from(self, eta: PyTree) -> dict[str, Array]:
         raise NotImplementedError
@@ -491,6 +504,10 @@ class ExponentialFamily(abc.ABC):
                 f"natural_from: {'; '.join(parts)} (expected: {', '.join(names)})",
             )
         values = {k: as_float(v) for k, v in params.items()}
+        if is_concrete(values):
+            problem = self._conventional_problem(**values)
+            if problem is not None:
+                raise family_error(self, f"natural_from: {problem}")
         eta = self._natural_from(**values)
         if is_concrete(values) and not bool(self._contains(eta, batched=True)):
             raise family_error(

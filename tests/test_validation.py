@@ -191,6 +191,17 @@ def test_fit_and_solver_arguments_are_checked():
     for shape in [(-1,), (2.5,), "ab"]:
         with pytest.raises(ValueError, match=r"Normal\(\): sample: shape="):
             normal.sample(jax.random.key(0), eta, shape)
+    with pytest.raises(ValueError, match=r"Normal\(\): sample: key=0 is not a JAX"):
+        normal.sample(0, eta, (2,))
+    for family, name, extra in [
+        (ef.MultivariateNormal(2), "covariance", dict(mean=np.zeros(2))),
+        (ef.Wishart(2), "scale", dict(df=5.0)),
+    ]:
+        lopsided = np.array([[1.0, 0.5], [0.0, 1.0]])  # Cholesky would symmetrize
+        with pytest.raises(ValueError, match=rf"{name} is not symmetric"):
+            family.natural_from(**extra, **{name: lopsided})
+        rounded = np.array([[2.0, 0.3], [0.3 + 1e-7, 1.0]], np.float32)  # rounding
+        family.natural_from(**extra, **{name: rounded})
     with pytest.raises(ValueError, match="the weights sum to 0"):
         normal.mle(xs[:3], weights=np.zeros(3))
     glm = ef.GLM(ef.Poisson(), 3)

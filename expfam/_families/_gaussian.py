@@ -12,7 +12,7 @@ import jax.numpy as jnp
 from jax.scipy.special import exp1
 
 from expfam import _domains as domains
-from expfam._families._common import as_float
+from expfam._families._common import as_float, asymmetry_problem
 from expfam._family import ExponentialFamily
 
 Array = jax.Array
@@ -167,6 +167,9 @@ class MultivariateNormal(ExponentialFamily):
         z = jax.random.normal(key, (*shape, self.d), eta[0].dtype)
         mean = jnp.reshape(p["mean"], (1,) * len(shape) + (self.d,))
         return mean + z @ chol.T
+
+    def _conventional_problem(self, **params: Array) -> str | None:
+        return asymmetry_problem("covariance", params["covariance"])
 
     def _natural_from(self, mean: Array, covariance: Array) -> tuple[Array, Array]:
         # Batched over leading dimensions of mean (..., d) and covariance (..., d, d).

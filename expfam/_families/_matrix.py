@@ -13,7 +13,7 @@ import numpy as np
 from jax.scipy.special import multigammaln
 
 from expfam import _domains as domains
-from expfam._families._common import as_float
+from expfam._families._common import as_float, asymmetry_problem
 from expfam._family import ExponentialFamily
 from expfam._special import log_minus_digamma
 
@@ -208,6 +208,9 @@ class Wishart(ExponentialFamily):
         eye = jnp.eye(d, dtype=dtype).reshape((1,) * len(shape) + (d, d))
         b = jnp.einsum("ij,...jk->...ik", factor, below + diagonal[..., None] * eye)
         return _symmetric(b @ jnp.swapaxes(b, -1, -2))
+
+    def _conventional_problem(self, **params: Array) -> str | None:
+        return asymmetry_problem("scale", params["scale"])
 
     def _natural_from(self, df: Array, scale: Array) -> tuple[Array, Array]:
         batch = jnp.broadcast_shapes(df.shape, scale.shape[:-2])
