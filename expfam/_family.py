@@ -580,6 +580,7 @@ class ExponentialFamily(abc.ABC):
 
     def _check(self, kind: str, name: str, value: Any, *, support: bool = True) -> Any:
         if kind == "natural":
+            value = self._sequence_as_natural(value)
             value = jax.tree_util.tree_map(as_float, value)
             if not bool(self._contains(value)):
                 raise family_error(
@@ -628,6 +629,21 @@ class ExponentialFamily(abc.ABC):
                 self._check_support(name, x)
             return x
         raise AssertionError(kind)
+
+    def _sequence_as_natural(self, value: Any) -> Any:
+        """A list or tuple given as η in η's own form: an array where η is one
+        array (``[0.0, -0.5]`` for the normal), a tuple where η is a tuple of
+        that length (``[h, Lambda]`` for the multivariate normal)."""
+        if not isinstance(value, (list, tuple)):
+            return value
+        shape = self.natural_shape
+        if isinstance(shape, jax.ShapeDtypeStruct):
+            if real_dtype_problem(value) is None:
+                return np.asarray(value)
+            return value
+        if isinstance(shape, tuple) and len(value) == len(shape):
+            return tuple(value)
+        return value
 
     def _check_support(self, name: str, xs: Array) -> None:
         ok = np.asarray(_support_mask(self, xs))

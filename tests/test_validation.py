@@ -227,3 +227,25 @@ def test_a_predictor_of_the_wrong_size_is_named_by_shapes():
         r"shape \(2,\).* length 2",
     ):
         ef.fit(model, data, init=jnp.zeros((3, 3)), num_steps=1, batch_size=5)
+
+
+def test_sequences_as_natural_parameters():
+    """η given as a list or tuple is read in η's own form: an array for the
+    normal, a tuple for the multivariate normal; a wrong one is still named."""
+    normal = ef.Normal()
+    eta = jnp.array([0.0, -0.5])
+    for given in ([0.0, -0.5], (0.0, -0.5)):
+        np.testing.assert_allclose(
+            normal.mean_parameters(given), normal.mean_parameters(eta)
+        )
+        np.testing.assert_allclose(
+            normal.log_prob(given, 0.3), normal.log_prob(eta, 0.3), rtol=1e-6
+        )
+    mvn = ef.MultivariateNormal(2)
+    pair = mvn.natural_from(mean=np.zeros(2), covariance=np.eye(2))
+    for ours, theirs in zip(
+        mvn.mean_parameters(list(pair)), mvn.mean_parameters(pair), strict=True
+    ):
+        np.testing.assert_allclose(ours, theirs)
+    with pytest.raises(ValueError, match=r"Normal\(\): eta=.*not a natural parameter"):
+        normal.mean_parameters([0.0, 0.5])
