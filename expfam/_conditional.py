@@ -39,7 +39,7 @@ import optax
 from jax.flatten_util import ravel_pytree
 
 from expfam import _xla, domains
-from expfam._dtypes import native_order
+from expfam._dtypes import as_array
 from expfam._families._counts import Categorical, Multinomial
 from expfam._families._gamma import Gamma
 from expfam._families._gaussian import Normal
@@ -173,7 +173,7 @@ class ConditionalModel(abc.ABC):
             if problem is not None:
                 where = jax.tree_util.keystr(path)
                 raise _model_error(self, f"fit: inputs{where} {problem}")
-        inputs = jax.tree_util.tree_map(lambda a: jnp.asarray(native_order(a)), data[0])
+        inputs = jax.tree_util.tree_map(as_array, data[0])
         self._check_inputs(inputs)
         targets = self.family._check("batch", "targets", data[1], support=support)
         rows = {
@@ -937,27 +937,28 @@ def fisher_scoring(
     if not valid:
         model._check_data(data)  # names the targets outside the support
     steps, converged = int(steps), bool(converged)
-    if not converged and steps < num_steps:
+    if not converged:
+        objective = float(values[steps - 1]) if steps else math.nan
+        norm = float(norms[steps - 1]) if steps else math.nan
+        if steps < num_steps:  # stopped early: no step could be taken
+            what = f"stopped after {steps} steps without converging"
+            why = (
+                "no step decreased the objective, or the Fisher information was "
+                "singular there (e.g. a neural predictor at all-zero weights, "
+                "where no parameter moves η: start elsewhere with init=), or the "
+                "optimum does not exist (separable data without a penalty C)"
+            )
+        else:
+            what = f"did not converge in {steps} steps"
+            why = (
+                "the optimum may not exist (e.g. separable data in logistic "
+                "regression without a penalty: the likelihood keeps growing as "
+                "the coefficients diverge; set a penalty C), or the solve needs "
+                "more num_steps or a start closer to the optimum (init=)"
+            )
         warnings.warn(
-            f"fisher_scoring({model!r}) stopped after {steps} steps without "
-            f"converging (mean objective "
-            f"{float(values[steps - 1]) if steps else math.nan:.6g}, score norm "
-            f"{float(norms[steps - 1]) if steps else math.nan:.3g}): no step "
-            "decreased the objective, or the Fisher information was singular "
-            "there (e.g. a neural predictor at all-zero weights, where no "
-            "parameter moves η: start elsewhere with init=), or the optimum "
-            "does not exist (separable data without a penalty C)",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-    elif not converged:
-        warnings.warn(
-            f"fisher_scoring({model!r}) did not converge in {steps} steps (mean "
-            f"objective {float(values[steps - 1]) if steps else math.nan:.6g}): the "
-            "optimum may not exist (e.g. separable data in logistic regression "
-            "without a penalty: the likelihood keeps growing as the coefficients "
-            "diverge; set a penalty C), or the solve needs more num_steps or a "
-            "start closer to the optimum (init=)",
+            f"fisher_scoring({model!r}) {what} (mean objective {objective:.6g}, "
+            f"score norm {norm:.3g}): {why}",
             RuntimeWarning,
             stacklevel=2,
         )

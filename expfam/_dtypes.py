@@ -17,6 +17,7 @@ import numpy as np
 
 __all__ = [
     "aligned_rows",
+    "as_array",
     "as_float",
     "batch_parts",
     "leaf_dtype",
@@ -47,9 +48,14 @@ def native_order(x: Any) -> Any:
     return x
 
 
+def as_array(x: Any) -> jax.Array:
+    """``x`` as a jax array, host data in either byte order (``native_order``)."""
+    return jnp.asarray(native_order(x))
+
+
 def as_float(x: Any) -> jax.Array:
     """``x`` as an array of a floating dtype (ints become the default float)."""
-    x = jnp.asarray(native_order(x))
+    x = as_array(x)
     return x.astype(stat_dtype(x))
 
 
@@ -131,6 +137,6 @@ def batch_parts(xs: Any, weights: Any = None) -> tuple[tuple, tuple | None]:
 
 
 def _for_jit(x: Any) -> Any:
-    """``x`` ready to be a jit argument: arrays as they are, else a jax array."""
-    x = native_order(x)
+    """``x`` (already in native order) ready to be a jit argument: arrays as
+    they are, else a jax array."""
     return x if isinstance(x, (np.ndarray, jax.Array)) else jnp.asarray(x)

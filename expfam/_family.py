@@ -35,13 +35,7 @@ from jax.flatten_util import ravel_pytree
 
 from expfam import _stats
 from expfam._domains import Domain
-from expfam._dtypes import (
-    as_float,
-    batch_parts,
-    leaf_dtype,
-    native_order,
-    stat_dtype,
-)
+from expfam._dtypes import as_array, as_float, batch_parts, leaf_dtype, stat_dtype
 from expfam._newton import natural_by_newton
 from expfam._tree import same_structure, tree_sub, tree_vdot
 from expfam._validation import (
@@ -392,7 +386,7 @@ class ExponentialFamily(abc.ABC):
                 weights = self._check_weights(weights, jnp.shape(xs)[0])
                 if jnp.shape(xs)[0] > _stats.CHUNK_ROWS:
                     return self._average_in_chunks(np.asarray(xs), weights)
-            return _average(self, jnp.asarray(native_order(xs)), weights)
+            return _average(self, as_array(xs), weights)
         if isinstance(xs, np.memmap):
             return self._average_in_chunks(xs, weights)
         return self._average_of_iterable(xs, weights)
@@ -411,9 +405,7 @@ class ExponentialFamily(abc.ABC):
         if not is_concrete(xs, weights):  # traced items (inside jit): stack them
             w = jnp.asarray(weights) if isinstance(weights, (list, tuple)) else weights
             return jnp.asarray(xs), w
-        problem = real_dtype_problem(xs)
-        if problem is not None:
-            raise family_error(self, f"{name} {problem}")
+        self._require_real(name, xs)
         if isinstance(weights, (list, tuple)):
             weights = np.asarray(weights)
         return np.asarray(xs), weights
@@ -602,11 +594,9 @@ class ExponentialFamily(abc.ABC):
                 )
             return value
         if kind in ("observation", "batch"):
-            problem = real_dtype_problem(value)
-            if problem is not None:
-                raise family_error(self, f"{name} {problem}")
+            self._require_real(name, value)
         if kind == "observation":
-            x = jnp.asarray(native_order(value))
+            x = as_array(value)
             if x.shape != self.event_shape:
                 raise family_error(
                     self,
@@ -616,7 +606,7 @@ class ExponentialFamily(abc.ABC):
             self._check_support(name, x[None])
             return x
         if kind == "batch":
-            x = jnp.asarray(native_order(value))
+            x = as_array(value)
             if x.ndim < 1 or x.shape[1:] != self.event_shape:
                 raise family_error(
                     self,
@@ -629,6 +619,12 @@ class ExponentialFamily(abc.ABC):
                 self._check_support(name, x)
             return x
         raise AssertionError(kind)
+
+    def _require_real(self, name: str, value: Any) -> None:
+        """A ValueError naming ``name`` where ``value`` is not real numbers."""
+        problem = real_dtype_problem(value)
+        if problem is not None:
+            raise family_error(self, f"{name} {problem}")
 
     def _sequence_as_natural(self, value: Any) -> Any:
         """A list or tuple given as η in η's own form: an array where η is one
@@ -657,10 +653,8 @@ class ExponentialFamily(abc.ABC):
     def _check_weights(self, weights: Any, n: int) -> Array | None:
         if weights is None:
             return None
-        problem = real_dtype_problem(weights)
-        if problem is not None:
-            raise family_error(self, f"weights {problem}")
-        w = jnp.asarray(native_order(weights))
+        self._require_real("weights", weights)
+        w = as_array(weights)
         if w.shape != (n,):
             raise family_error(
                 self, f"weights have shape {w.shape}, expected ({n},) for {n} samples"
