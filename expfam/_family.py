@@ -373,6 +373,12 @@ class ExponentialFamily(abc.ABC):
         array it makes; a list of arrays of several observations is a
         sequence of chunks.
         """
+        # Concrete data closed over inside jit is checked and reduced now, and
+        # ū enters the traced program as a constant; traced data is traced.
+        with jax.ensure_compile_time_eval():
+            return self._average_sufficient_statistics(xs, weights)
+
+    def _average_sufficient_statistics(self, xs: Any, weights: Any) -> PyTree:
         xs, weights = self._list_as_batch(xs, weights)
         fast = self._one_program_input(xs, weights)
         if fast is not None:
@@ -455,6 +461,10 @@ class ExponentialFamily(abc.ABC):
         ``ValueError`` when ū lies on the boundary of the mean domain (e.g. all
         coin tosses heads), where no maximum exists.
         """
+        with jax.ensure_compile_time_eval():  # as in average_sufficient_statistics
+            return self._mle(xs, weights)
+
+    def _mle(self, xs: Any, weights: Any) -> PyTree:
         xs, weights = self._list_as_batch(xs, weights)
         fast = self._one_program_input(xs, weights)
         if fast is not None:

@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import expfam as ef
 from tests.helpers import flat, leaf_dtypes, natural, small_draws, tree_allclose
 from tests.registry import PARAMS
 
@@ -132,3 +133,23 @@ def test_dtype_is_preserved(case, dtype):
         fam.residual(eta, xs),
     ]:
         assert leaf_dtypes(out) == want
+
+
+def test_data_closed_over_inside_jit_is_checked_and_reduced():
+    """Concrete data captured by a jitted function, as in
+    ``jax.jit(lambda eta: family.residual(eta, data))``, is checked and averaged
+    while tracing and enters the program as the constant ū (it used to fail on
+    a traced validity flag)."""
+    gamma = ef.Gamma()
+    xs = np.random.default_rng(0).gamma(2.0, 1.0, 64).astype(np.float32)
+    eta = gamma.natural_from(shape=2.0, rate=1.0)
+    want = gamma.residual(eta, xs)
+    for data in (xs, jnp.asarray(xs), list(xs), [xs[:40], xs[40:]]):
+        got = jax.jit(lambda e, data=data: gamma.residual(e, data))(eta)
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+    got = jax.jit(lambda e: gamma.mle(xs) + 0 * e)(eta)
+    np.testing.assert_allclose(got, gamma.mle(xs), rtol=1e-6)
+    bad = xs.copy()
+    bad[5] = -1.0
+    with pytest.raises(ValueError, match=r"Gamma.*xs\[5\]"):
+        jax.jit(lambda e: gamma.residual(e, bad))(eta)
