@@ -44,6 +44,7 @@ from expfam._families._counts import Categorical, Multinomial
 from expfam._families._gamma import Gamma
 from expfam._families._gaussian import Normal
 from expfam._family import ExponentialFamily, _overrides, _support_mask
+from expfam._linalg import FULL_PRECISION, einsum, matmul
 from expfam._tree import same_structure, tree_sub, tree_vdot
 from expfam._validation import describe_value, real_dtype_problem
 
@@ -143,7 +144,7 @@ class ConditionalModel(abc.ABC):
         grad = jax.tree_util.tree_map(
             lambda g, h: g + (h / num_rows).astype(g.dtype), grad, grad_penalty
         )
-        value = share @ nll + penalty / num_rows
+        value = matmul(share, nll) + penalty / num_rows
         return grad, value, jnp.sqrt(tree_vdot(grad, grad))
 
     def _has_penalty(self) -> bool:
@@ -405,7 +406,8 @@ class GLM(ConditionalModel):
     def linear_predictor(self, params: dict[str, Array], x: Array) -> Array:
         """ν(x) = xᵀW + b."""
         x = jnp.asarray(x, params["coef"].dtype)
-        return jnp.tensordot(x, params["coef"], axes=1) + params["intercept"]
+        coef = params["coef"]
+        return jnp.tensordot(x, coef, 1, precision=FULL_PRECISION) + params["intercept"]
 
     def natural(self, params: dict[str, Array], x: Array) -> Array:
         """η(x) by the family's link (see the class docstring)."""
@@ -532,8 +534,8 @@ def _generic_system(
     def information(theta: Array) -> Array:
         jac = jax.jacfwd(etas)(theta).reshape(n, e, -1)  # (n, e, d)
         fisher = jax.vmap(jax.hessian(log_partition))(etas(theta)).reshape(n, e, e)
-        weighted = jnp.einsum("nef,nfc->nec", fisher, jac)
-        return jnp.einsum("ned,nec->dc", jac, weighted) + jax.hessian(penalty)(theta)
+        weighted = einsum("nef,nfc->nec", fisher, jac)
+        return einsum("ned,nec->dc", jac, weighted) + jax.hessian(penalty)(theta)
 
     def score(theta: Array) -> Array:
         return -jax.grad(objective)(theta)
@@ -590,7 +592,7 @@ def _canonical_system(
         coef = theta.reshape(p + 1, *row)
         if slopes_zero:
             return jnp.broadcast_to(coef[p:], (n, *row))
-        return x @ coef[:p] + coef[p:]
+        return matmul(x, coef[:p]) + coef[p:]
 
     def objective(point) -> Array:
         theta, eta = point
@@ -609,7 +611,7 @@ def _canonical_system(
     def score(point) -> Array:
         theta, eta = point
         r = residuals(eta)
-        return assemble_score(theta, by_tilde(r.T @ x, jnp.sum(r, 0)))
+        return assemble_score(theta, by_tilde(matmul(r.T, x), jnp.sum(r, 0)))
 
     def scored(point) -> tuple[Array, Array]:
         theta, eta = point
@@ -619,7 +621,7 @@ def _canonical_system(
         # rows [∇²A(η_i) ⊗ x_i, ∇²A(η_i), r_i] times x_iᵀ, summed over i (the
         # x̃ = [x, 1] column sums of the last two come from η alone).
         weighted = (fisher[:, :, None] * x[:, None, :]).reshape(n, e * e * p)
-        by_x = jnp.concatenate([weighted, fisher, r], 1).T @ x
+        by_x = matmul(jnp.concatenate([weighted, fisher, r], 1).T, x)
         wp, fp = e * e * p, e * e * (p + 1)
         sums = jnp.concatenate([by_x[wp:fp].ravel(), jnp.sum(fisher, 0)])
         full = by_tilde(by_x[:fp], sums)  # Σ_i [∇²A ⊗ x̃]_i x̃_iᵀ
@@ -709,7 +711,7 @@ def _newton(
             reuse, lambda: (system.score(point), factor), lambda: fresh(point)
         )
         direction = jax.scipy.linalg.lu_solve(factor, score)
-        decrement = score @ direction  # ≈ 2 (L(θ) − L(θ*)) · n
+        decrement = matmul(score, direction)  # ≈ 2 (L(θ) − L(θ*)) · n
         move = system.step(point, direction)
         # A decrement this small on a fresh factorization: the step about to
         # be taken lands at the optimum to rounding (quadratic convergence).

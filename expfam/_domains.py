@@ -20,6 +20,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from expfam._linalg import matmul
+
 Array = jax.Array
 PyTree = Any
 
@@ -225,7 +227,7 @@ class PositiveDefinite(Domain):
 
     def forward(self, z: Array) -> Array:
         L = self._cholesky_from(z)
-        return L @ jnp.swapaxes(L, -1, -2)
+        return matmul(L, jnp.swapaxes(L, -1, -2))
 
     def inverse(self, eta: Array) -> Array:
         L = jnp.linalg.cholesky(eta)

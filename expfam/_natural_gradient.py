@@ -26,6 +26,7 @@ import optax
 from jax.flatten_util import ravel_pytree
 
 from expfam._family import ExponentialFamily
+from expfam._linalg import matmul
 
 __all__ = ["natural_gradient"]
 
@@ -85,20 +86,20 @@ def natural_gradient(
         # information over all d² is singular along the antisymmetric ones,
         # which float32 rounding then amplifies. Q spans the range.
         basis = jnp.linalg.qr(jac)[0]
-        fisher = basis.T @ jax.hessian(log_partition)(flat_eta) @ basis
+        fisher = matmul(basis.T, matmul(jax.hessian(log_partition)(flat_eta), basis))
         scale = jnp.mean(jnp.abs(jnp.diagonal(fisher)))
         eye = jnp.eye(fisher.shape[0], dtype=fisher.dtype)
         damped = fisher + damping * scale * eye
-        direction = -basis @ jnp.linalg.solve(damped, basis.T @ residual)
+        direction = -matmul(basis, jnp.linalg.solve(damped, matmul(basis.T, residual)))
 
         def objective(e: jax.Array) -> jax.Array:
-            value = log_partition(e) - e @ u_bar
+            value = log_partition(e) - matmul(e, u_bar)
             inside = domain.contains(unravel_eta(e))
             return jnp.where(inside & jnp.isfinite(value), value, jnp.inf)
 
         steps = learning_rate * 0.5 ** jnp.arange(40, dtype=flat_eta.dtype)
         trials = jax.vmap(lambda t: objective(flat_eta + t * direction))(steps)
-        slope = residual @ direction
+        slope = matmul(residual, direction)
         ok = trials <= objective(flat_eta) + 1e-4 * steps * slope
         full = flat_eta + steps[0] * direction
         full_residual = jax.grad(log_partition)(full) - u_bar

@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
+from expfam._linalg import matmul
 from expfam._tree import tree_vdot
 
 if TYPE_CHECKING:
@@ -92,10 +93,10 @@ def solve_natural(
         J = jax.jacfwd(residual)(z)
         grad_g = jax.grad(objective)(z)
         dz = -_solve(J, F)
-        slope = grad_g @ dz
+        slope = matmul(grad_g, dz)
         usable = jnp.all(jnp.isfinite(dz)) & (slope < 0)
         dz = jnp.where(usable, dz, -grad_g)
-        slope = jnp.where(usable, slope, -(grad_g @ grad_g))
+        slope = jnp.where(usable, slope, -matmul(grad_g, grad_g))
         # Near the root, g is flat to within rounding and Armijo cannot tell
         # steps apart: there a full step that shrinks the residual is taken.
         F_full = residual(z + dz)

@@ -33,6 +33,7 @@ from jax import lax
 from jax.extend import core as jex_core
 
 from expfam._dtypes import leaf_dtype, to_device
+from expfam._linalg import FULL_PRECISION
 
 if TYPE_CHECKING:
     from expfam._family import ExponentialFamily
@@ -434,7 +435,7 @@ def _contract(
             a,
             b,
             (contract, batch),
-            precision=lax.Precision.HIGHEST,
+            precision=FULL_PRECISION,
             preferred_element_type=preferred,
         )
     rows = _divisor_at_most(n, _BLOCK_ROWS)
@@ -450,7 +451,7 @@ def _contract(
         ([0, *(1 + d for d in batch[0])], [0, *(1 + d for d in batch[1])]),
     )
     out = lax.dot_general(
-        a, b, dims, precision=lax.Precision.HIGHEST, preferred_element_type=preferred
+        a, b, dims, precision=FULL_PRECISION, preferred_element_type=preferred
     )
     return jnp.sum(out, axis=0)
 

@@ -149,8 +149,11 @@ def test_numpy_batches_at_every_alignment(offset):
         xs = buffer[start : start + n * d].reshape(n, d)
         xs[:] = rng.normal(size=(n, d))
         assert xs.ctypes.data % 64 == offset
-        # 40-byte rows: some row within 8 of the start is aligned.
-        assert (aligned_rows(xs) is None) == (offset == 0)
+        # 40-byte rows: some row within 8 of the start is aligned. The split
+        # is for CPU, where jit aliases aligned host memory; elsewhere the
+        # batch is copied to the device whole.
+        split = offset != 0 and jax.default_backend() == "cpu"
+        assert (aligned_rows(xs) is not None) == split
         mvn = ef.MultivariateNormal(d)
         u_bar = mvn.average_sufficient_statistics(xs)
         np.testing.assert_allclose(u_bar[0], xs.mean(0), rtol=1e-12, atol=1e-15)

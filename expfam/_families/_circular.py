@@ -182,7 +182,7 @@ class VonMises(ExponentialFamily):
         return jnp.stack([jnp.cos(x), jnp.sin(x)])
 
     def log_partition(self, eta: Array) -> Array:
-        return _LOG_2PI + _log_i0_of_square(eta @ eta)
+        return _LOG_2PI + _log_i0_of_square(jnp.sum(eta * eta))
 
     @property
     def natural_domain(self) -> domains.Domain:
@@ -200,7 +200,7 @@ class VonMises(ExponentialFamily):
     def _concentration_over_length(self, mu: Array, iterations: int = 4) -> Array:
         # κ / ‖μ‖ → 2 as ‖μ‖ → 0 (A₁(κ) ≈ κ/2): the double-where keeps it, and
         # its gradient, finite at μ = 0.
-        r2 = mu @ mu
+        r2 = jnp.sum(mu * mu)
         positive = r2 > 0
         r = jnp.sqrt(jnp.where(positive, r2, 1.0))
         kappa = _bessel_ratio_inverse(r, iterations)

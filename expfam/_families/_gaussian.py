@@ -14,6 +14,7 @@ from jax.scipy.special import exp1
 from expfam import _domains as domains
 from expfam._families._common import as_float, asymmetry_problem
 from expfam._family import ExponentialFamily
+from expfam._linalg import einsum, matmul
 
 Array = jax.Array
 
@@ -147,7 +148,7 @@ class MultivariateNormal(ExponentialFamily):
         chol = jnp.linalg.cholesky(precision)
         w = jax.scipy.linalg.solve_triangular(chol, h, lower=True)
         logdet = 2 * jnp.sum(jnp.log(jnp.diagonal(chol)))
-        return 0.5 * (w @ w) - 0.5 * logdet + 0.5 * self.d * _LOG_2PI
+        return 0.5 * jnp.sum(w * w) - 0.5 * logdet + 0.5 * self.d * _LOG_2PI
 
     @property
     def natural_domain(self) -> domains.Domain:
@@ -166,7 +167,7 @@ class MultivariateNormal(ExponentialFamily):
         chol = jnp.linalg.cholesky(p["covariance"])
         z = jax.random.normal(key, (*shape, self.d), eta[0].dtype)
         mean = jnp.reshape(p["mean"], (1,) * len(shape) + (self.d,))
-        return mean + z @ chol.T
+        return mean + matmul(z, chol.T)
 
     def _conventional_problem(self, **params: Array) -> str | None:
         return asymmetry_problem("covariance", params["covariance"])
@@ -176,15 +177,15 @@ class MultivariateNormal(ExponentialFamily):
         chol = jnp.linalg.cholesky(covariance)
         eye = jnp.broadcast_to(jnp.eye(self.d, dtype=covariance.dtype), chol.shape)
         inv_chol = jax.scipy.linalg.solve_triangular(chol, eye, lower=True)
-        precision = jnp.swapaxes(inv_chol, -1, -2) @ inv_chol
-        return jnp.einsum("...ij,...j->...i", precision, mean), -0.5 * precision
+        precision = matmul(jnp.swapaxes(inv_chol, -1, -2), inv_chol)
+        return einsum("...ij,...j->...i", precision, mean), -0.5 * precision
 
     def _params_from(self, eta: tuple[Array, Array]) -> dict[str, Array]:
         h, lam = eta
         precision = -(lam + jnp.swapaxes(lam, -1, -2))
         covariance = jnp.linalg.inv(precision)
         covariance = 0.5 * (covariance + jnp.swapaxes(covariance, -1, -2))
-        mean = jnp.einsum("...ij,...j->...i", covariance, h)
+        mean = einsum("...ij,...j->...i", covariance, h)
         return {"mean": mean, "covariance": covariance}
 
 

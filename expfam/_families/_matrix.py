@@ -15,6 +15,7 @@ from jax.scipy.special import multigammaln
 from expfam import _domains as domains
 from expfam._families._common import as_float, asymmetry_problem
 from expfam._family import ExponentialFamily
+from expfam._linalg import einsum, matmul
 from expfam._special import log_minus_digamma
 
 Array = jax.Array
@@ -46,7 +47,7 @@ def _inverse_cholesky(m: Array) -> Array:
 def _spd_inverse(m: Array) -> Array:
     """m⁻¹ = R⁻ᵀ R⁻¹ for symmetric positive-definite m: exactly symmetric."""
     inv_chol = _inverse_cholesky(m)
-    return jnp.swapaxes(inv_chol, -1, -2) @ inv_chol
+    return matmul(jnp.swapaxes(inv_chol, -1, -2), inv_chol)
 
 
 def _log_det(m: Array) -> Array:
@@ -206,8 +207,8 @@ class Wishart(ExponentialFamily):
         diagonal = jnp.exp(0.5 * (log_g + _LOG_2))
         below = jnp.tril(jax.random.normal(normal_key, (*shape, d, d), dtype), -1)
         eye = jnp.eye(d, dtype=dtype).reshape((1,) * len(shape) + (d, d))
-        b = jnp.einsum("ij,...jk->...ik", factor, below + diagonal[..., None] * eye)
-        return _symmetric(b @ jnp.swapaxes(b, -1, -2))
+        b = einsum("ij,...jk->...ik", factor, below + diagonal[..., None] * eye)
+        return _symmetric(matmul(b, jnp.swapaxes(b, -1, -2)))
 
     def _conventional_problem(self, **params: Array) -> str | None:
         return asymmetry_problem("scale", params["scale"])
