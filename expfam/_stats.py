@@ -254,6 +254,7 @@ class _SumPlan:
         root = _Node(closed.in_avals[0], batched=True, value=xs)
         self.outputs = _graph(closed.jaxpr, list(closed.consts), [root])
         self._totals: dict[int, jax.Array] = {}
+        self._values: dict[int, jax.Array] = {}
 
     def totals(self) -> PyTree:
         leaves = [self.total(node) for node in self.outputs]
@@ -262,19 +263,47 @@ class _SumPlan:
     # ---- values of single equations ----------------------------------------- #
 
     def value(self, node: _Node) -> jax.Array:
-        """The node's value: per sample (leading batch axis) if batched."""
+        """The node's value: per sample (leading batch axis) if batched.
+
+        A batched value is computed from the observations by one ``vmap`` of
+        its whole per-sample computation, not a ``vmap`` per equation: JAX's
+        batching then keeps each intermediate's batch axis where its rule
+        puts it, and only the result is laid out batch-first. Per equation,
+        every intermediate was moved to batch-first: the Wishart's log det
+        (a stack of pivots, then a sum of their logs) paid a transpose of the
+        batch for it, 4x the time of the computation itself.
+        """
         eqn = node.eqn
         if eqn is None:
             return node.value
+        if node.batched:
+            key = id(node)
+            if key not in self._values:
+                self._values[key] = jax.vmap(functools.partial(self._per_sample, node))(
+                    self.xs
+                )
+            return self._values[key]
         if eqn.values is None:
             args = [self.value(a) for a in eqn.inputs]
-            apply = functools.partial(_apply, eqn.primitive, eqn.params)
-            if any(a.batched for a in eqn.inputs):
-                axes = [0 if a.batched else None for a in eqn.inputs]
-                eqn.values = jax.vmap(apply, in_axes=axes)(*args)
-            else:
-                eqn.values = apply(*args)
+            eqn.values = _apply(eqn.primitive, eqn.params, *args)
         return eqn.values[node.index]
+
+    def _per_sample(self, node: _Node, x: jax.Array) -> jax.Array:
+        """The node's value for one observation x (traced under ``value``'s vmap)."""
+        memo: dict[int, list[jax.Array]] = {}
+
+        def evaluate(n: _Node) -> jax.Array:
+            if n.eqn is None:
+                return x if n.batched else n.value
+            if not n.batched:
+                return self.value(n)
+            key = id(n.eqn)
+            if key not in memo:
+                args = [evaluate(a) for a in n.eqn.inputs]
+                memo[key] = _apply(n.eqn.primitive, n.eqn.params, *args)
+            return memo[key][n.index]
+
+        return evaluate(node)
 
     # ---- sums ----------------------------------------------------------------- #
 

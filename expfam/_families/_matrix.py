@@ -175,8 +175,10 @@ class Wishart(ExponentialFamily):
         return (self.d, self.d)
 
     def sufficient_statistics(self, x: Array) -> tuple[Array, Array]:
-        x = _symmetric(as_float(x))
-        return _log_det(x), x
+        # The factorization reads only the symmetric part of x's entries it
+        # needs; symmetrizing the whole batch first costs a transpose of it.
+        x = as_float(x)
+        return _log_det(x), _symmetric(x)
 
     def log_partition(self, eta: tuple[Array, Array]) -> Array:
         e1, e2 = eta
