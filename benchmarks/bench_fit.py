@@ -145,15 +145,26 @@ def _blocked_ratio(ours, theirs, rounds=15, block=5) -> tuple[float, float, floa
     )
 
 
+# Before each timed call of an alternating pair: long enough for the other
+# side's worker threads to stop spinning (OpenBLAS's and XLA's wait busily
+# for a while after a call returns; the MultivariateNormal(10) mle took
+# 17.3 ms right after a scikit-learn fit and 15.3 ms 0.2 s later), far too
+# short to bring evicted data back into cache.
+_SETTLE_SECONDS = 0.1
+
+
 def _alternating_ratio(ours, theirs, rounds=15) -> tuple[float, float, float]:
-    """Median over rounds of t(ours)/t(theirs), the two run back to back (each
-    run after the other has evicted its data from cache)."""
+    """Median over rounds of t(ours)/t(theirs), the two run in turn (each
+    run after the other has evicted its data from cache, and after a pause
+    of ``_SETTLE_SECONDS``, the same for both sides)."""
     ours(), theirs()
     ratios, t_ours, t_theirs = [], [], []
     for _ in range(rounds):
+        time.sleep(_SETTLE_SECONDS)
         start = time.perf_counter()
         jax.block_until_ready(ours())
         a = time.perf_counter() - start
+        time.sleep(_SETTLE_SECONDS)
         start = time.perf_counter()
         theirs()
         b = time.perf_counter() - start
