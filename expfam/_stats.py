@@ -454,12 +454,22 @@ def _contract(
     A product with free axes (a matrix product such as Xᵀ X) runs on blocks of
     ``_BLOCK_ROWS`` samples whose partial products are then summed: a matrix
     product accumulates along the contraction one term after another, which over
-    10^7 samples loses digits. A product without free axes (x · x) is left whole:
-    XLA turns it into a multiply-reduce, which is already blocked.
+    10^7 samples loses digits. A product without free axes (Σ x · x) is an
+    elementwise product summed over the contracted axes, written as that: XLA's
+    reductions are blocked, while its dot of two vectors was not before jaxlib
+    0.10.2 (float32 Σ x² over 2^20 samples 1.8e-5 off with jax 0.10.0, 7e-8 as
+    a reduction).
     """
     n = a.shape[0]
     free = a.ndim + b.ndim - 2 * (len(contract[0]) + len(batch[0]))
-    if free == 0 or n <= _BLOCK_ROWS:
+    if free == 0:
+        if preferred is not None:
+            a, b = a.astype(preferred), b.astype(preferred)
+        # Contracted axes first (the batch axis 0 among them), in pairs.
+        a = jnp.transpose(a, [*contract[0], *batch[0]])
+        b = jnp.transpose(b, [*contract[1], *batch[1]])
+        return jnp.sum(a * b, axis=tuple(range(len(contract[0]))))
+    if n <= _BLOCK_ROWS:
         return lax.dot_general(
             a,
             b,
