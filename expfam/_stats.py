@@ -254,7 +254,6 @@ class _SumPlan:
         root = _Node(closed.in_avals[0], batched=True, value=xs)
         self.outputs = _graph(closed.jaxpr, list(closed.consts), [root])
         self._totals: dict[int, jax.Array] = {}
-        self._values: dict[int, jax.Array] = {}
 
     def totals(self) -> PyTree:
         leaves = [self.total(node) for node in self.outputs]
@@ -276,34 +275,32 @@ class _SumPlan:
         eqn = node.eqn
         if eqn is None:
             return node.value
-        if node.batched:
-            key = id(node)
-            if key not in self._values:
-                self._values[key] = jax.vmap(functools.partial(self._per_sample, node))(
-                    self.xs
-                )
-            return self._values[key]
         if eqn.values is None:
-            args = [self.value(a) for a in eqn.inputs]
-            eqn.values = _apply(eqn.primitive, eqn.params, *args)
+            if node.batched:
+                eqn.values = jax.vmap(functools.partial(self._per_sample, eqn))(self.xs)
+            else:
+                args = [self.value(a) for a in eqn.inputs]
+                eqn.values = _apply(eqn.primitive, eqn.params, *args)
         return eqn.values[node.index]
 
-    def _per_sample(self, node: _Node, x: jax.Array) -> jax.Array:
-        """The node's value for one observation x (traced under ``value``'s vmap)."""
+    def _per_sample(self, eqn: _Eqn, x: jax.Array) -> list[jax.Array]:
+        """The outputs of a batched equation for one observation x (traced
+        under ``value``'s vmap), from the observation up."""
         memo: dict[int, list[jax.Array]] = {}
+
+        def outputs(e: _Eqn) -> list[jax.Array]:
+            if id(e) not in memo:
+                memo[id(e)] = _apply(e.primitive, e.params, *map(evaluate, e.inputs))
+            return memo[id(e)]
 
         def evaluate(n: _Node) -> jax.Array:
             if n.eqn is None:
                 return x if n.batched else n.value
             if not n.batched:
                 return self.value(n)
-            key = id(n.eqn)
-            if key not in memo:
-                args = [evaluate(a) for a in n.eqn.inputs]
-                memo[key] = _apply(n.eqn.primitive, n.eqn.params, *args)
-            return memo[key][n.index]
+            return outputs(n.eqn)[n.index]
 
-        return evaluate(node)
+        return outputs(eqn)
 
     # ---- sums ----------------------------------------------------------------- #
 
