@@ -86,23 +86,28 @@ def solve_natural(
     def residual(z: jax.Array) -> jax.Array:
         return ravel_pytree(jax.grad(family.log_partition)(eta_of(z)))[0] - flat_mu
 
+    def shrinks(F_new: jax.Array, F: jax.Array) -> jax.Array:
+        return jnp.all(jnp.isfinite(F_new)) & (
+            jnp.max(jnp.abs(F_new)) < jnp.max(jnp.abs(F))
+        )
+
     steps = 0.5 ** jnp.arange(_STEP_HALVINGS, dtype=dtype)
 
     def body(state):
-        z, g, F, it, _, _ = state
-        J = jax.jacfwd(residual)(z)
-        grad_g = jax.grad(objective)(z)
-        dz = -_solve(J, F)
-        slope = matmul(grad_g, dz)
-        usable = jnp.all(jnp.isfinite(dz)) & (slope < 0)
-        dz = jnp.where(usable, dz, -grad_g)
+        z, g, F, it, converged, stalled, _ = state
+        newton = -_solve(jax.jacfwd(residual)(z), F)
+        # ∇g = Dfᵀ (∇A(η) − μ) = Dfᵀ F: the residual pulled back to z.
+        eta, pullback = jax.vjp(eta_of, z)
+        grad_g = pullback(ravel_pytree(eta)[1](F))[0]
+        slope = matmul(grad_g, newton)
+        usable = jnp.all(jnp.isfinite(newton)) & (slope < 0)
+        # (Polishing, the Newton step itself: see below.)
+        dz = jnp.where(usable | converged, newton, -grad_g)
         slope = jnp.where(usable, slope, -matmul(grad_g, grad_g))
         # Near the root, g is flat to within rounding and Armijo cannot tell
         # steps apart: there a full step that shrinks the residual is taken.
         F_full = residual(z + dz)
-        full_ok = jnp.all(jnp.isfinite(F_full)) & (
-            jnp.max(jnp.abs(F_full)) < jnp.max(jnp.abs(F))
-        )
+        full_ok = shrinks(F_full, F)
         trials = jax.vmap(lambda t: objective(z + t * dz))(steps)
         ok = (trials <= g + 1e-4 * steps * slope) & jnp.isfinite(trials)
         ok = ok.at[0].set(ok[0] | full_ok)
@@ -112,16 +117,29 @@ def solve_natural(
         g_new = jnp.where(moved, trials[first], g)
         F_new = residual(z_new)
         err = jnp.max(jnp.abs(F_new))
-        done = err <= tol
         # No acceptable step: we are at the rounding floor of g. Accept the point
         # only when the residual is within a small multiple of the tolerance.
-        stalled = ~moved
-        converged = done | (stalled & (err <= 100 * tol))
-        return z_new, g_new, F_new, it + 1, converged, stalled
+        stalled_new = ~moved
+        converged_new = (err <= tol) | (stalled_new & (err <= 100 * tol))
+        # Once converged, one last iteration polishes: the full Newton step,
+        # kept where it shrinks the residual. The tolerance is absolute for
+        # |μ| < 1 and would otherwise leave η ~1e-4 off in float32 where ∇²A
+        # is small; a converged iterate's next full step is accurate to about
+        # the square of its error.
+        polish = converged & full_ok
+        return (
+            jnp.where(converged, jnp.where(polish, z + dz, z), z_new),
+            g_new,
+            jnp.where(converged, jnp.where(polish, F_full, F), F_new),
+            it + jnp.where(converged, 0, 1),
+            converged | converged_new,
+            jnp.where(converged, stalled, stalled_new),
+            converged,
+        )
 
     def cond(state):
-        _, _, _, it, converged, stalled = state
-        return (it < max_iterations) & ~converged & ~stalled
+        _, _, _, it, converged, stalled, polished = state
+        return ~polished & (converged | ((it < max_iterations) & ~stalled))
 
     F0 = residual(z0)
     init = (
@@ -131,21 +149,9 @@ def solve_natural(
         jnp.asarray(0),
         jnp.max(jnp.abs(F0)) <= tol,
         jnp.asarray(False),
+        jnp.asarray(False),
     )
-    z, _, F, it, converged, _ = jax.lax.while_loop(cond, body, init)
-    # One polishing Newton step, kept where it shrinks the residual: the
-    # tolerance is absolute for |μ| < 1 and would otherwise leave η ~1e-4 off
-    # in float32 where ∇²A is small; a converged iterate's next full step is
-    # accurate to about the square of its error.
-    dz = -_solve(jax.jacfwd(residual)(z), F)
-    F_polished = residual(z + dz)
-    better = (
-        converged
-        & jnp.all(jnp.isfinite(F_polished))
-        & (jnp.max(jnp.abs(F_polished)) < jnp.max(jnp.abs(F)))
-    )
-    z = jnp.where(better, z + dz, z)
-    F = jnp.where(better, F_polished, F)
+    z, _, F, it, converged, _, _ = jax.lax.while_loop(cond, body, init)
     converged = converged & jnp.all(jnp.isfinite(F))
     return NewtonResult(eta_of(z), converged, it)
 
