@@ -73,6 +73,14 @@ def _log_i0_of_square(s: Array) -> Array:
     return jnp.where(s < _SERIES_S, series, _log_i0(jnp.sqrt(big)))
 
 
+def _bessel_ratio_tail(kappa: Array) -> Array:
+    """1 − A₁(κ) from its asymptotic series 1/(2κ) + 1/(8κ²) + 1/(8κ³) +
+    25/(128κ⁴) (the integral of :func:`_bessel_ratio_slope`'s series); the
+    first omitted term is O(κ⁻⁵), so for κ ≥ 1/√eps it is exact to rounding."""
+    inv = 1 / kappa
+    return inv * (1 / 2 + inv * (1 / 8 + inv * (1 / 8 + inv * 25 / 128)))
+
+
 def _bessel_ratio_inverse(r: Array, iterations: int = 4) -> Array:
     """The concentration κ ≥ 0 with I₁(κ) / I₀(κ) = r, for 0 ≤ r < 1.
 
@@ -80,21 +88,31 @@ def _bessel_ratio_inverse(r: Array, iterations: int = 4) -> Array:
     2r + r³ + 5r⁵/6 for r < 0.53, −0.4 + 1.39 r + 0.43 / (1 − r) for
     r < 0.85, 1 / (r³ − 4r² + 3r) beyond; then runs Newton's method with
     A₁′(κ) (:func:`_bessel_ratio_slope`), which reaches float64 precision in
-    three steps over the whole range (four are taken). Fixed steps, so it jits
-    and vmaps. Returns NaN for r < 0 or r ≥ 1.
+    three steps over the whole range (four are taken). From κ = 1/√eps on,
+    A₁(κ) rounds to within a few ulps of 1 and A₁(κ) − r is noise, so the
+    steps solve 1 − A₁(κ) = 1 − r with the tail's series
+    (:func:`_bessel_ratio_tail`) instead. Fixed steps, so it jits and vmaps.
+
+    Returns NaN for r < 0 and for 1 − r ≤ 4 eps: an r that close to 1 is a
+    point mass to within rounding (identical angles give r = 1 up to a few
+    ulps), and κ ~ 1/(2(1 − r)) would be rounding error.
     """
-    ok = (r >= 0) & (r < 1)
+    eps = jnp.finfo(jnp.result_type(r, float)).eps
+    s = 1 - r  # exact near r = 1
+    ok = (r >= 0) & (s > 4 * eps)
     r_safe = jnp.where(ok, r, 0.5)
+    s_safe = 1 - r_safe
     low = r_safe * (2 + r_safe * r_safe * (1 + r_safe * r_safe * 5 / 6))
     mid = -0.4 + 1.39 * r_safe + 0.43 / (1 - r_safe)
-    high = 1 / (r_safe * (1 - r_safe) * (3 - r_safe))
+    high = 1 / (r_safe * s_safe * (3 - r_safe))
     kappa = jnp.where(r_safe < 0.53, low, jnp.where(r_safe < 0.85, mid, high))
+    tail = kappa > 1 / jnp.sqrt(eps)
     for _ in range(iterations):
         k_safe = jnp.maximum(kappa, jnp.finfo(kappa.dtype).tiny)
         a = _bessel_ratio(k_safe)
-        kappa = jnp.where(
-            r_safe > 0, kappa - (a - r_safe) / _bessel_ratio_slope(k_safe, a), 0.0
-        )
+        # A₁ − r, or, in the tail, (1 − r) − (1 − A₁).
+        gap = jnp.where(tail, s_safe - _bessel_ratio_tail(k_safe), a - r_safe)
+        kappa = jnp.where(r_safe > 0, kappa - gap / _bessel_ratio_slope(k_safe, a), 0.0)
     return jnp.where(ok, kappa, jnp.nan)
 
 
