@@ -3,6 +3,8 @@ generic scipy comparisons (test_scipy.py) do not reach."""
 
 from __future__ import annotations
 
+import math
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -56,3 +58,23 @@ def test_von_mises_mle_at_high_concentration_in_float32():
     kappa, kappa_ref = float(got["concentration"]), float(ref["concentration"])
     # 1 − r ≈ 5e-5 carries ~2e-3 relative rounding in float32.
     assert abs(kappa - kappa_ref) / kappa_ref < 1e-2, (kappa, kappa_ref)
+
+
+# ---- Poisson entropy at small rates ------------------------------------- #
+
+
+@pytest.mark.parametrize("rate", [1e-8, 1e-5, 1e-2, 3.0])
+def test_poisson_entropy_at_small_rates(rate, dtype):
+    # H = λ(1 − log λ) + Σ_k p_k log k!, in float64 (the sum's terms are
+    # positive). float32 used to be 3.8e-3 off at λ = 1e-5 and 3.5× off at
+    # λ = 1e-8: its gammaln(2) is 4.8e-7, not 0. (scipy's own entropy() is
+    # 5e-11 off at λ = 1e-8 in float64: not the reference here.)
+    k = np.arange(200)
+    log_p = k * math.log(rate) - rate - np.array([math.lgamma(j + 1) for j in k])
+    want = rate * (1 - math.log(rate)) + float(
+        np.sum(np.exp(log_p[2:]) * np.array([math.lgamma(j + 1) for j in k[2:]]))
+    )
+    eps = float(jnp.finfo(dtype).eps)
+    family = ef.Poisson()
+    got = float(family.entropy(family.natural_from(rate=jnp.asarray(rate, dtype))))
+    assert abs(got - want) <= 16 * eps * abs(want), (got, want)
