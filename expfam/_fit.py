@@ -181,39 +181,56 @@ def _objective_parts(
 _HALVINGS = 30
 
 
-def _finite_step(family: ExponentialFamily, z: PyTree, updates: PyTree) -> PyTree:
-    """z + t·updates for the largest t in 1, 1/2, 1/4, … whose η = f(z) keeps
-    η, A(η) and ∇A(η) finite.
+def _tree_all_finite(tree: PyTree) -> jax.Array:
+    """Whether every leaf of ``tree`` is finite everywhere (a traced bool)."""
+    leaves = jax.tree_util.tree_leaves(tree)
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
+
+
+def _select(accept: jax.Array, new: PyTree, old: PyTree) -> PyTree:
+    """``new`` where ``accept``, else ``old``, leaf by leaf: a select, not
+    arithmetic, so a rejected ``new`` full of NaN or inf leaves no trace."""
+    return jax.tree_util.tree_map(lambda a, b: jnp.where(accept, a, b), new, old)
+
+
+def _finite_step(
+    family: ExponentialFamily, z: PyTree, updates: PyTree
+) -> tuple[PyTree, jax.Array]:
+    """(z + t·updates, accepted) for the largest t in 1, 1/2, 1/4, … whose
+    η = f(z) is finite and numerically in the domain, with A(η) and ∇A(η)
+    finite.
 
     η = f(z) is in the natural domain for every finite z, but a huge step (sgd
     with learning rate 50, say) can overflow f or A. Such a step is shrunk
-    rather than taken; if no shrunk step is finite, z stays where it is.
+    rather than taken; if no shrunk step is finite (an update that is itself
+    inf or NaN, say), z stays where it is and ``accepted`` is False, so the
+    caller keeps its optimizer state too.
     """
 
-    def finite(t: jax.Array) -> jax.Array:
-        eta = family.natural_domain.forward(
-            optax.apply_updates(z, tree_scale(updates, t))
-        )
+    def finite(candidate: PyTree) -> jax.Array:
+        eta = family.natural_domain.forward(candidate)
         value, grad = jax.value_and_grad(family.log_partition)(eta)
-        leaves = jax.tree_util.tree_leaves((eta, value, grad))
-        return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
+        return _tree_all_finite((eta, value, grad)) & family._contains(eta)
 
     dtype = jax.tree_util.tree_leaves(z)[0].dtype
     ts = 0.5 ** jnp.arange(_HALVINGS, dtype=dtype)
-    ok = jax.vmap(finite)(ts)
-    t = jnp.where(jnp.any(ok), ts[jnp.argmax(ok)], 0.0)
-    return optax.apply_updates(z, tree_scale(updates, t))
+    # The candidates are formed once and the accepted one is taken from them,
+    # bit for bit the z that was checked (recomputing z + t·updates may round
+    # differently, and near the domain's edge one ulp matters).
+    candidates = jax.vmap(lambda t: optax.apply_updates(z, tree_scale(updates, t)))(ts)
+    ok = jax.vmap(finite)(candidates)
+    accepted = jnp.any(ok)
+    first = jnp.argmax(ok)
+    new = jax.tree_util.tree_map(lambda c: c[first], candidates)
+    return _select(accepted, new, z), accepted
 
 
-def _finite_update(z: PyTree, updates: PyTree) -> PyTree:
-    """z + updates, or z where the update is not finite (conditional models)."""
-    finite = jnp.all(
-        jnp.stack(
-            [jnp.all(jnp.isfinite(u)) for u in jax.tree_util.tree_leaves(updates)]
-        )
-    )
+def _finite_update(z: PyTree, updates: PyTree) -> tuple[PyTree, jax.Array]:
+    """(z + updates, True), or (z, False) where z + updates is not finite
+    (conditional models)."""
     new = optax.apply_updates(z, updates)
-    return jax.tree_util.tree_map(lambda a, b: jnp.where(finite, a, b), new, z)
+    accepted = _tree_all_finite(new)
+    return _select(accepted, new, z), accepted
 
 
 def _step_functions(config: _Config) -> tuple[Callable, Callable]:
@@ -271,7 +288,10 @@ def _make_chunk_runner(config: _Config) -> Callable:
         updates, opt_state = optimizer.update(
             grad_z, state.opt_state, state.unconstrained
         )
-        z = finite_step(state.unconstrained, updates)
+        # A rejected step (no finite update) keeps the optimizer state as well:
+        # one inf gradient must not put NaN into adam's moments for good.
+        z, accepted = finite_step(state.unconstrained, updates)
+        opt_state = _select(accepted, opt_state, state.opt_state)
         return state._replace(unconstrained=z, opt_state=opt_state), nll, norm
 
     def run(state: FitState, data: Any, batches: Any, limit: jax.Array, tol: jax.Array):

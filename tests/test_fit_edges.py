@@ -1,0 +1,67 @@
+"""ef.fit at its edges: rejected steps, init, resume, odd arguments."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import expfam as ef
+from tests.helpers import tree_allclose
+
+ADAM = optax.adam(5e-2)  # one instance: fits share compiled code
+
+
+# --------------------------------------------------------------------------- #
+# 1. A non-finite step is rejected: z and the optimizer state stay as they were
+# --------------------------------------------------------------------------- #
+
+
+@pytest.mark.parametrize("family", [ef.Wishart(2), ef.MultivariateNormal(2)])
+def test_a_huge_sgd_step_never_poisons_the_fit(family):
+    """sgd with learning rate 50 overflows; every step that cannot be made
+    finite is refused, so the fit ends at a finite η in the domain."""
+    W = np.array([np.eye(2), [[2.0, 0.5], [0.5, 1.0]]] * 50, np.float32)
+    data = W if isinstance(family, ef.Wishart) else W.reshape(-1, 2)
+    result = ef.fit(family, data, optimizer=optax.sgd(50.0), num_steps=100)
+    assert bool(family._contains(result.natural))
+    leaves = jax.tree_util.tree_leaves(result.natural)
+    assert all(bool(jnp.all(jnp.isfinite(x))) for x in leaves)
+
+
+def test_an_infinite_gradient_is_skipped_with_the_optimizer_state():
+    """A batch whose ū overflows (x² = inf in float32) gives an inf gradient:
+    the step is rejected and adam's moments are left as they were, so the fit
+    equals the same fit without that batch (before: z + 0·inf = NaN)."""
+    rng = np.random.default_rng(0)
+    batches = list(rng.normal(1.0, 2.0, (6, 20)).astype(np.float32))
+    bad = batches[2].copy()
+    bad[0] = 1e30
+    normal = ef.Normal()
+    with_bad = ef.fit(
+        normal, iter([*batches[:2], bad, *batches[2:]]), optimizer=ADAM, batch_size=20
+    )
+    without = ef.fit(normal, iter(batches), optimizer=ADAM, batch_size=20)
+    assert with_bad.num_steps == 7 and not np.isfinite(with_bad.history.nll[2])
+    np.testing.assert_array_equal(with_bad.natural, without.natural)
+
+
+def test_a_conditional_fit_skips_an_infinite_gradient_with_the_optimizer_state():
+    """The same for a GLM: one batch with an overflowing row (x = 1e20) gives
+    an inf gradient; before, adam's moments took the NaN and every later step
+    was refused (the coefficients froze)."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(120, 2)).astype(np.float32)
+    y = rng.poisson(np.exp(X @ [0.3, -0.2] + 0.5)).astype(np.float32)
+    pairs = [(X[i : i + 20], y[i : i + 20]) for i in range(0, 120, 20)]
+    X_bad = pairs[1][0].copy()
+    X_bad[0] = 1e20
+    glm = ef.GLM(ef.Poisson(), 2)
+    kw = dict(optimizer=ADAM, batch_size=20)
+    with_bad = ef.fit(glm, iter([*pairs[:1], (X_bad, pairs[1][1]), *pairs[1:]]), **kw)
+    without = ef.fit(glm, iter(pairs), **kw)
+    assert with_bad.num_steps == 7
+    assert not np.isfinite(with_bad.history.residual_norm[1])
+    tree_allclose(with_bad.params, without.params, rtol=0, atol=0)
