@@ -733,10 +733,11 @@ def _newton(
             decrease = trial <= value - 1e-4 * halvings[i] * decrement
             return i + 1, jnp.isfinite(trial) & (decrease | small), trial
 
+        # A direction that is not finite (a singular matrix) is not searched.
+        first = jnp.where(jnp.isfinite(decrement), 0, halvings.shape[0])
         i, ok, trial = jax.lax.while_loop(
-            lambda s: (s[0] < halvings.shape[0]) & ~s[1], search, (0, False, value)
+            lambda s: (s[0] < halvings.shape[0]) & ~s[1], search, (first, False, value)
         )
-        t = jnp.where(ok, halvings[i - 1], 0.0)
         values = values.at[step].set(value / n)
         norms = norms.at[step].set(jnp.linalg.norm(score) / n)
         converged = small & (~reuse | ~chord | was_small)
@@ -745,7 +746,11 @@ def _newton(
         contracting = reuse & (decrement <= _CHORD_CONTRACTION * last)
         reuse_next = ok & ((decrement <= 2 * reuse_below * scale) | contracting)
         new_value = jnp.where(ok, trial, value)
-        point = system.move(point, move, t)
+        # Where the search failed the point stays as it was: a select, since
+        # moving by t = 0 would turn a direction that is not finite into
+        # 0 · NaN = NaN parameters.
+        moved = system.move(point, move, halvings[jnp.maximum(i - 1, 0)])
+        point = jax.tree_util.tree_map(lambda a, b: jnp.where(ok, a, b), moved, point)
         carry = (point, step + 1, done, small, new_value, values, norms)
         return (*carry, factor, reuse_next, reuse, decrement)
 
