@@ -39,7 +39,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from expfam import _stats
 from expfam._conditional import ConditionalModel
-from expfam._dtypes import to_device
+from expfam._dtypes import leaf_dtype, to_device
 from expfam._family import ExponentialFamily, _overrides
 from expfam._tree import tree_scale, tree_sub, tree_vdot
 from expfam._validation import family_error, is_concrete
@@ -106,6 +106,8 @@ class FitResult:
         ``tol``).
       num_steps: steps taken by this call.
       state: the :class:`FitState` to resume from (``fit(..., init=result)``).
+      family: the family or conditional model fitted (None where unknown), so
+        that ``init=result`` can refuse a result of another family.
     """
 
     natural: PyTree
@@ -114,6 +116,7 @@ class FitResult:
     converged: bool
     num_steps: int
     state: FitState
+    family: Any = None
 
 
 def _attach_state(error: BaseException, state: FitState) -> None:
@@ -568,6 +571,77 @@ def _unconstrained_eager(family: ExponentialFamily, eta: Any) -> Any:
 _unconstrained_jit = jax.jit(_unconstrained_eager, static_argnums=0)
 
 
+def _shapes(tree: PyTree) -> tuple[Any, list[tuple[tuple[int, ...], Any]]]:
+    """(tree structure, [(shape, dtype) per leaf]): what must match for a
+    saved pytree to stand in for a freshly built one."""
+    leaves, treedef = jax.tree_util.tree_flatten(tree)
+    leaves = [x if hasattr(x, "dtype") else jnp.asarray(x) for x in leaves]
+    return treedef, [(tuple(x.shape), jnp.dtype(x.dtype)) for x in leaves]
+
+
+def _parameter_shapes(
+    family: ExponentialFamily | ConditionalModel, key: jax.Array
+) -> PyTree | None:
+    """The structure and shapes (``ShapeDtypeStruct``s) of the parameters the
+    fit optimizes: z for a family; ``model.init``'s for a conditional model,
+    or None where it has no default parameters to compare with."""
+    if isinstance(family, ConditionalModel):
+        try:
+            return jax.eval_shape(family.init, key)
+        except ValueError:  # no init_fn: init= is the only source
+            return None
+    return jax.eval_shape(family.natural_domain.inverse, family.natural_shape)
+
+
+def _same_model(
+    a: ExponentialFamily | ConditionalModel, b: ExponentialFamily | ConditionalModel
+) -> bool:
+    """Whether a result of fitting ``a`` may start a fit of ``b``: the same
+    family, or conditional models of one kind over the same response family
+    (a GLM's penalty C may differ: a warm start)."""
+    if isinstance(a, ConditionalModel) or isinstance(b, ConditionalModel):
+        return type(a) is type(b) and bool(a.family == b.family)
+    return a is b or bool(a == b)
+
+
+def _as_dtype(tree: PyTree, old: Any, new: Any) -> PyTree:
+    """``tree`` with its leaves of dtype ``old`` cast to ``new``."""
+    return jax.tree_util.tree_map(
+        lambda x: jnp.asarray(x).astype(new) if jnp.result_type(x) == old else x,
+        tree,
+    )
+
+
+def _resumed_state(
+    family: ExponentialFamily | ConditionalModel,
+    optimizer: optax.GradientTransformation,
+    state: FitState,
+    key: jax.Array,
+) -> FitState:
+    """``state`` checked against ``family`` and fitted to ``optimizer``."""
+    z = state.unconstrained
+    expected = _parameter_shapes(family, key)
+    if expected is not None:
+        (want_tree, want), (got_tree, got) = _shapes(expected), _shapes(z)
+        if want_tree != got_tree or [s for s, _ in want] != [s for s, _ in got]:
+            raise family_error(
+                family,
+                f"fit: init= holds parameters of structure {got_tree} with shapes "
+                f"{[s for s, _ in got]}, but this fit optimizes {want_tree} with "
+                f"shapes {[s for s, _ in want]}: a state of another family or model",
+            )
+    opt_state = state.opt_state
+    if not isinstance(family, ConditionalModel):
+        old, new = leaf_dtype(z), leaf_dtype(family.natural_shape)
+        if old != new:  # the family's dtype, as for a natural parameter init
+            z, opt_state = _as_dtype(z, old, new), _as_dtype(opt_state, old, new)
+    if _shapes(jax.eval_shape(optimizer.init, z)) != _shapes(opt_state):
+        # Another optimizer's state (natural_gradient's or fisher_scoring's
+        # EmptyState for adam, say): start this optimizer afresh at z.
+        opt_state = optimizer.init(z)
+    return state._replace(unconstrained=z, opt_state=opt_state)
+
+
 def _initial_state(
     family: ExponentialFamily | ConditionalModel,
     optimizer: optax.GradientTransformation,
@@ -575,15 +649,24 @@ def _initial_state(
     key: jax.Array,
 ) -> FitState:
     if isinstance(init, FitResult):
+        if init.family is not None and not _same_model(init.family, family):
+            raise family_error(
+                family,
+                f"fit: init= is a result of fitting {init.family!r}, which cannot "
+                f"start a fit of {family!r}",
+            )
         init = init.state
     if isinstance(init, FitState):
-        return init
+        return _resumed_state(family, optimizer, init, key)
     if isinstance(family, ConditionalModel):
         z = family.init(jax.random.fold_in(key, 1)) if init is None else init
         z = jax.tree_util.tree_map(jnp.asarray, z)
     else:
         if init is not None and is_concrete(init):
             init = family._check("natural", "init", init)
+        if init is not None:  # η in the family's dtype, whatever init's float
+            dtype = leaf_dtype(family.natural_shape)
+            init = jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), init)
         z = _unconstrained(family, init)
     seed = jax.random.randint(key, (), 0, jnp.iinfo(jnp.int32).max, jnp.int32)
     zero = jnp.asarray(0, jnp.int32)
@@ -657,6 +740,17 @@ def fit(
       init: a starting natural parameter, a previous :class:`FitResult` or a
         :class:`FitState` (resume: the optimizer state, key and epoch position
         carry over). Default: the image of 0 under the domain bijection.
+        η is computed in the family's dtype (float32, or float64 under
+        ``jax_enable_x64``): an init or a state in another float dtype is
+        cast to it. A result of fitting another family (for a conditional
+        model: another kind of model or response family) raises a
+        ``ValueError``, as does a state whose parameters have other shapes.
+        A result or state whose optimizer state does not fit ``optimizer``
+        (another tree structure, shapes or dtypes than
+        ``optimizer.init(params)``: e.g. a :func:`expfam.natural_gradient` or
+        :func:`expfam.fisher_scoring` result continued with adam) starts
+        ``optimizer`` afresh at its parameters; step, seed and position
+        carry over.
       tol: stop once a step's residual norm ‖ū − ∇A(η)‖ falls below ``tol``
         (with minibatches the residual includes sampling noise: use large
         batches or full batch for a tight ``tol``).
@@ -891,4 +985,5 @@ def fit(
         converged=converged,
         num_steps=int(state.step) - start_step,
         state=state,
+        family=family,
     )

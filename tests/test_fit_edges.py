@@ -65,3 +65,63 @@ def test_a_conditional_fit_skips_an_infinite_gradient_with_the_optimizer_state()
     assert with_bad.num_steps == 7
     assert not np.isfinite(with_bad.history.residual_norm[1])
     tree_allclose(with_bad.params, without.params, rtol=0, atol=0)
+
+
+# --------------------------------------------------------------------------- #
+# 2. init: dtypes, another family's result, another optimizer's state
+# --------------------------------------------------------------------------- #
+
+XS = np.random.default_rng(0).normal(1.0, 2.0, 1000).astype(np.float32)
+
+
+def test_init_of_another_float_dtype_is_cast_to_the_familys():
+    """η is computed in the family's dtype (float32; float64 under x64): an
+    init in float16 (before: a crash inside JAX's vjp) or, under x64, a
+    float32 init for float64 data fits as the same init in that dtype."""
+    normal = ef.Normal()
+    start = [0.0, -1.0]
+    ref = ef.fit(normal, XS, num_steps=5, init=jnp.array(start, jnp.float32))
+    half = ef.fit(normal, XS, num_steps=5, init=jnp.array(start, jnp.float16))
+    np.testing.assert_array_equal(half.natural, ref.natural)
+    with jax.enable_x64(True):
+        xs64 = XS.astype(np.float64)
+        ref64 = ef.fit(normal, xs64, num_steps=5, init=jnp.array(start, jnp.float64))
+        single = ef.fit(normal, xs64, num_steps=5, init=jnp.array(start, jnp.float32))
+        assert single.natural.dtype == jnp.float64
+        np.testing.assert_array_equal(single.natural, ref64.natural)
+        # A float32 state resumes in float64, its adam moments cast too.
+        resumed = ef.fit(normal, xs64, num_steps=5, init=ref.state)
+        assert resumed.natural.dtype == jnp.float64
+    longer = ef.fit(normal, XS, num_steps=10, init=jnp.array(start, jnp.float32))
+    np.testing.assert_allclose(resumed.natural, longer.natural, rtol=1e-5)
+
+
+def test_init_from_another_family_is_refused_by_name():
+    gamma = ef.fit(ef.Gamma(), np.abs(XS) + 0.1, num_steps=5)
+    with pytest.raises(ValueError, match=r"Normal\(\).*Gamma\(\)"):
+        ef.fit(ef.Normal(), XS, num_steps=5, init=gamma)
+    # A bare state carries no family: its parameter shapes are checked.
+    with pytest.raises(ValueError, match=r"Wishart.*another family"):
+        ef.fit(ef.Wishart(2), np.stack([np.eye(2)] * 4), init=gamma.state)
+
+
+def test_init_from_another_optimizers_result_starts_that_optimizer_afresh():
+    """natural_gradient's and fisher_scoring's optimizer state (EmptyState)
+    does not fit adam's: adam starts afresh at the result's parameters, as
+    from init=<those parameters> (before: optax's 'number of updates and
+    states' error)."""
+    normal = ef.Normal()
+    newton = ef.fit(normal, XS, optimizer=ef.natural_gradient(normal), num_steps=3)
+    adam = ef.fit(normal, XS, optimizer=ADAM, num_steps=5, init=newton)
+    plain = ef.fit(normal, XS, optimizer=ADAM, num_steps=5, init=newton.natural)
+    assert adam.num_steps == 5
+    np.testing.assert_allclose(adam.natural, plain.natural, rtol=1e-6)
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 2)).astype(np.float32)
+    y = rng.poisson(np.exp(X @ [0.3, -0.2] + 0.5)).astype(np.float32)
+    glm = ef.GLM(ef.Poisson(), 2)
+    scored = ef.fisher_scoring(glm, (X, y))
+    warm = ef.fit(glm, (X, y), optimizer=ADAM, num_steps=5, init=scored)
+    cold = ef.fit(glm, (X, y), optimizer=ADAM, num_steps=5, init=scored.params)
+    tree_allclose(warm.params, cold.params, rtol=0, atol=0)
