@@ -35,3 +35,58 @@ def test_a_direction_that_is_not_finite_keeps_the_finite_point():
     assert not result.converged and result.num_steps == 1
     np.testing.assert_array_equal(result.params["coef"], [0.0, 0.0])
     assert float(result.params["intercept"]) == pytest.approx(np.log(y.mean()))
+
+
+@pytest.mark.usefixtures("_x64")
+def test_damping_does_not_depend_on_the_features_units():
+    """Income in dollars (~5e4) next to a fraction (~5e-3): the diagonal of
+    the information spans 14 orders of magnitude. Damping relative to its
+    mean diagonal swamped the fraction's entry (not converged in 50 steps,
+    coef 44 instead of 125); damping each entry relative to itself converges
+    like the undamped solve and matches statsmodels."""
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(0)
+    income, fraction = rng.normal(5e4, 1.5e4, 500), rng.uniform(0, 0.01, 500)
+    X = np.c_[income, fraction]
+    logit = -1 + 2e-5 * (income - 5e4) + 100 * fraction
+    y = (rng.random(500) < 1 / (1 + np.exp(-logit))).astype(np.float64)
+    model = ef.GLM(ef.Bernoulli(), 2)
+    result = ef.fisher_scoring(model, (X, y))
+    undamped = ef.fisher_scoring(model, (X, y), damping=0.0)
+    assert result.converged and result.num_steps == undamped.num_steps <= 8
+    ref = sm.GLM(y, sm.add_constant(X), family=sm.families.Binomial()).fit(tol=1e-14)
+    np.testing.assert_allclose(result.params["coef"], ref.params[1:], rtol=1e-9)
+    np.testing.assert_allclose(result.params["intercept"], ref.params[0], rtol=1e-9)
+
+
+def test_float32_singular_systems_solve():
+    """float32: damping below rounding left rank-deficient systems singular.
+    Two samples and three parameters (the optimum fits both counts exactly,
+    exp(η_i) = y_i, on a line of solutions) and a duplicated feature (the
+    two coefficients' sum is the single feature's statsmodels coefficient)
+    now converge to the optimum."""
+    import statsmodels.api as sm
+
+    X = np.array([[1.0, 2.0], [0.5, -1.0]], np.float32)
+    counts = np.array([3.0, 1.0], np.float32)
+    result = ef.fisher_scoring(ef.GLM(ef.Poisson(), 2), (X, counts))
+    assert result.converged
+    eta = X @ np.asarray(result.params["coef"]) + result.params["intercept"]
+    np.testing.assert_allclose(np.exp(eta), counts, rtol=1e-5)
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=200).astype(np.float32)
+    y = (rng.random(200) < 1 / (1 + np.exp(-(0.5 + x)))).astype(np.float32)
+    result = ef.fisher_scoring(ef.GLM(ef.Bernoulli(), 2), (np.c_[x, x], y))
+    single = ef.fisher_scoring(ef.GLM(ef.Bernoulli(), 1), (x[:, None], y))
+    assert result.converged and single.converged
+    coef = np.asarray(result.params["coef"], np.float64)
+    assert coef.sum() == pytest.approx(float(single.params["coef"][0]), rel=1e-5)
+    intercept = float(result.params["intercept"])
+    assert intercept == pytest.approx(float(single.params["intercept"]), rel=1e-5)
+    # float32 itself is this close to the float64 optimum (the objective is
+    # flat to rounding within √tol of it).
+    design = sm.add_constant(x.astype(np.float64))
+    ref = sm.GLM(y, design, family=sm.families.Binomial()).fit(tol=1e-14).params
+    np.testing.assert_allclose([intercept, coef.sum()], ref, rtol=3e-4)
