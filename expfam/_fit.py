@@ -71,7 +71,9 @@ class FitState(NamedTuple):
       step: steps taken so far, over every call that resumed this state.
       epoch: the current epoch; its order is a permutation seeded by
         (seed, epoch), so an interrupted fit resumes the same sequence.
-      position: batches of the current epoch already used.
+      position: batches of the current epoch already used by the steps taken
+        (not those read ahead), so a fit stopped after any number of steps
+        (by ``num_steps``, ``tol`` or a callback) resumes the same sequence.
     """
 
     unconstrained: PyTree
@@ -361,7 +363,9 @@ def _stack_batches(
 
 
 class _Prefetcher:
-    """Produces chunks of host batches in a background thread, one ahead."""
+    """Produces chunks of host batches in a background thread, one ahead: the
+    next chunk is produced while the current one runs, and no further (an
+    iterator is read no further ahead than that)."""
 
     def __init__(self, produce: Callable[[], Any]) -> None:
         self._produce = produce
@@ -370,6 +374,7 @@ class _Prefetcher:
         # (jax.config registers its options as attributes at run time.)
         self._x64 = bool(cast(Any, jax.config).jax_enable_x64)
         self._queue: queue.Queue = queue.Queue(maxsize=1)
+        self._taken = threading.Semaphore(0)  # released when an item is taken
         self._stop = False
         self._thread = threading.Thread(target=self._work, daemon=True)
         self._thread.start()
@@ -385,9 +390,11 @@ class _Prefetcher:
             self._queue.put(item)
             if item is None:
                 return
+            self._taken.acquire()  # produce the next only once this one is taken
 
     def get(self) -> Any:
         item = self._queue.get()
+        self._taken.release()
         if isinstance(item, BaseException):
             raise item
         return item
@@ -396,6 +403,7 @@ class _Prefetcher:
         self._stop = True
         with contextlib.suppress(queue.Empty):
             self._queue.get_nowait()
+        self._taken.release()  # wakes a worker waiting for its item's taker
 
 
 class _EpochPlan:
@@ -441,6 +449,18 @@ class _EpochPlan:
         self.position += 1
         return i
 
+    def after(self, start: tuple[int, int], used: int) -> tuple[int, int]:
+        """(epoch, position) after ``used`` batches taken from ``start``, as
+        ``_advance`` would leave them: what a fit that stopped there records,
+        however far the prefetching producer has read ahead."""
+        epoch, position = start
+        if used == 0:
+            return epoch, position
+        if position >= self.per_epoch:  # _advance rolls over before taking
+            epoch, position = epoch + 1, 0
+        taken = position + used - 1
+        return epoch + taken // self.per_epoch, taken % self.per_epoch + 1
+
     def next_rows(self) -> np.ndarray:
         """The next minibatch's row indices (a ``rows=True`` plan)."""
         i, b = self._advance(), self.batch_size
@@ -453,17 +473,33 @@ class _EpochPlan:
         return slice(start, start + b)
 
 
-def _row_index_source(plan: _EpochPlan, chunk: int) -> Callable[[], Any]:
+def _row_index_source(plan: _EpochPlan, chunk: int, steps: int) -> Callable[[], Any]:
+    """Chunks of row indices, ``steps`` batches in all (the last chunk's
+    unused slots repeat its last batch; the step limit skips them)."""
+    left = [steps]
+
     def produce() -> Any:
-        rows = np.stack([plan.next_rows() for _ in range(chunk)]).astype(np.int32)
-        return (rows, None), chunk, (plan.epoch, plan.position)
+        if left[0] <= 0:
+            return None
+        start, used = (plan.epoch, plan.position), min(chunk, left[0])
+        left[0] -= used
+        rows = [plan.next_rows() for _ in range(used)]
+        rows += rows[-1:] * (chunk - used)
+        return (np.stack(rows).astype(np.int32), None), used, start
 
     return produce
 
 
 def _host_block_source(
-    family: ExponentialFamily, data: np.ndarray, plan: _EpochPlan, chunk: int
+    family: ExponentialFamily,
+    data: np.ndarray,
+    plan: _EpochPlan,
+    chunk: int,
+    steps: int,
 ) -> Callable[[], Any]:
+    """Chunks of contiguous host blocks, ``steps`` batches in all."""
+    left = [steps]
+
     def block() -> np.ndarray:
         where = plan.next_block()
         values = np.asarray(data[where])
@@ -471,9 +507,12 @@ def _host_block_source(
         return values
 
     def produce() -> Any:
-        batches = [block() for _ in range(chunk)]
-        stacked = _stack_batches(batches, plan.batch_size, chunk)
-        return stacked, chunk, (plan.epoch, plan.position)
+        if left[0] <= 0:
+            return None
+        start, used = (plan.epoch, plan.position), min(chunk, left[0])
+        left[0] -= used
+        batches = [block() for _ in range(used)]
+        return _stack_batches(batches, plan.batch_size, chunk), used, start
 
     return produce
 
@@ -483,16 +522,24 @@ def _chunks_of(
     batches: Iterator,
     batch_size: int,
     chunk: int,
+    steps: int,
     host_batch: Callable[[Any, int], PyTree],
 ) -> Callable[[], Any]:
     """Chunks of ≤ ``chunk`` iterator batches, each checked and brought to the
     host by ``host_batch(item, index)`` (a pytree of arrays, rows on axis 0),
-    then padded and stacked. The fit ends when the iterator is exhausted."""
+    then padded and stacked. At most ``steps`` batches are read in all, so a
+    fit of n steps takes n items from the iterator and no more; the fit ends
+    when the iterator is exhausted."""
     count = [0]
 
     def produce() -> Any:
-        taken = []
-        for item in batches:
+        taken: list[PyTree] = []
+        want = min(chunk, steps - count[0])
+        while len(taken) < want:
+            try:
+                item = next(batches)
+            except StopIteration:
+                break
             block = host_batch(item, count[0])
             rows = jax.tree_util.tree_leaves(block)[0].shape[0]
             if rows > batch_size:
@@ -503,17 +550,19 @@ def _chunks_of(
                 )
             count[0] += 1
             taken.append(block)
-            if len(taken) == chunk:
-                break
         if not taken:
             return None
-        return _stack_batches(taken, batch_size, chunk), len(taken), (0, 0)
+        return _stack_batches(taken, batch_size, chunk), len(taken), None
 
     return produce
 
 
 def _iterator_source(
-    family: ExponentialFamily, batches: Iterator, batch_size: int, chunk: int
+    family: ExponentialFamily,
+    batches: Iterator,
+    batch_size: int,
+    chunk: int,
+    steps: int,
 ) -> Callable[[], Any]:
     def host_batch(item: Any, index: int) -> np.ndarray:
         block = np.asarray(item)
@@ -522,11 +571,15 @@ def _iterator_source(
         family._check("batch", f"iterator batch {index}", block)
         return block
 
-    return _chunks_of(family, batches, batch_size, chunk, host_batch)
+    return _chunks_of(family, batches, batch_size, chunk, steps, host_batch)
 
 
 def _pairs_source(
-    model: ConditionalModel, batches: Iterator, batch_size: int, chunk: int
+    model: ConditionalModel,
+    batches: Iterator,
+    batch_size: int,
+    chunk: int,
+    steps: int,
 ) -> Callable[[], Any]:
     """(inputs, targets) batches for a conditional model."""
 
@@ -537,7 +590,7 @@ def _pairs_source(
             raise ValueError(f"iterator batch {index}: {error}") from error
         return jax.tree_util.tree_map(np.asarray, (item[0], item[1]))
 
-    return _chunks_of(model, batches, batch_size, chunk, host_batch)
+    return _chunks_of(model, batches, batch_size, chunk, steps, host_batch)
 
 
 # --------------------------------------------------------------------------- #
@@ -731,7 +784,12 @@ def fit(
         host in contiguous batches visited in a random order each epoch, with
         the next chunk prefetched in a background thread; or an iterator of
         batches (each at most ``batch_size`` rows; one step per batch; the fit
-        ends when it is exhausted).
+        ends when it is exhausted). An iterator is read no further than
+        ``num_steps`` items, so a fit resumed on the same iterator continues
+        where the last one stopped; but an early stop (``tol``, a callback, an
+        exception) drops the items already read and not used: the rest of
+        the current chunk and the next chunk, read ahead in the background,
+        at most ``2 * chunk - 1`` items (``chunk`` after a callback's stop).
       optimizer: an optax ``GradientTransformation``; default ``optax.adam(1e-2)``.
         :func:`expfam.natural_gradient` is Newton's method.
       batch_size: rows per step; at least the data size means full batch.
@@ -814,6 +872,7 @@ def fit(
 
     # ---- where the data lives ---------------------------------------------- #
     producer = None
+    plan: _EpochPlan | None = None  # the minibatch order of array data
     in_memory = None
     num_rows = 0
     conditional = isinstance(family, ConditionalModel)
@@ -858,7 +917,7 @@ def fit(
             in_memory = jax.device_put(in_memory, row_sharding)
         if batch_size < num_rows:
             plan = _EpochPlan(num_rows, batch_size, seed, epoch, position, rows=True)
-            producer = _row_index_source(plan, chunk)
+            producer = _row_index_source(plan, chunk, num_steps)
         elif mesh is not None and pad:
             in_memory = jax.tree_util.tree_map(lambda a: a[:num_rows], in_memory)
     elif isinstance(data, np.ndarray):
@@ -868,14 +927,14 @@ def fit(
             family._check("batch", "data", np.asarray(data[:1]))
         batch_size = min(batch_size, data.shape[0])
         plan = _EpochPlan(data.shape[0], batch_size, seed, epoch, position, rows=False)
-        producer = _host_block_source(family, data, plan, chunk)
+        producer = _host_block_source(family, data, plan, chunk, num_steps)
     elif streamed_pairs:
         assert isinstance(family, ConditionalModel)  # streamed_pairs says so
-        producer = _pairs_source(family, iter(data), batch_size, chunk)
+        producer = _pairs_source(family, iter(data), batch_size, chunk, num_steps)
         num_rows = 1  # scales a penalty; there is none (checked above)
     elif isinstance(data, Iterable):
         assert not isinstance(family, ConditionalModel)  # as for np.ndarray
-        producer = _iterator_source(family, iter(data), batch_size, chunk)
+        producer = _iterator_source(family, iter(data), batch_size, chunk, num_steps)
     else:
         raise family_error(family, f"fit: cannot fit to data of type {type(data)}")
 
@@ -904,11 +963,12 @@ def fit(
         while int(state.step) < start_step + num_steps and not converged:
             if prefetch is None:
                 state, records = runner(state, in_memory, None, limit, tol_array)
+                nll, norm, active = (np.asarray(r) for r in records)
             else:
                 item = prefetch.get()
                 if item is None:
                     break
-                (xs, w), used, (epoch, position) = item
+                (xs, w), used, start = item
                 if w is None:  # row indices into the device-resident data
                     batches = (to_device(xs), None)
                 else:
@@ -921,15 +981,18 @@ def fit(
                 advanced, records = runner(
                     state, in_memory, batches, chunk_limit, tol_array
                 )
-                # Record where the plan stands; a chunk cut short by num_steps,
-                # tol or a callback leaves unused batches, which a resumed fit
-                # skips (the order stays reproducible from the seed). One
-                # assignment: an interruption leaves the last whole state.
-                state = advanced._replace(
-                    epoch=jnp.asarray(epoch, jnp.int32),
-                    position=jnp.asarray(position, jnp.int32),
-                )
-            nll, norm, active = (np.asarray(r) for r in records)
+                nll, norm, active = (np.asarray(r) for r in records)
+                if plan is not None:
+                    # The plan's position after the batches the steps used
+                    # (not after those read ahead, or left by tol): a resumed
+                    # fit continues the very same sequence. One assignment:
+                    # an interruption leaves the last whole state.
+                    epoch, position = plan.after(start, int(active.sum()))
+                    advanced = advanced._replace(
+                        epoch=jnp.asarray(epoch, jnp.int32),
+                        position=jnp.asarray(position, jnp.int32),
+                    )
+                state = advanced
             nll, norm = nll[active], norm[active]
             nlls.append(nll)
             norms.append(norm)

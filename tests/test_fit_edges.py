@@ -125,3 +125,93 @@ def test_init_from_another_optimizers_result_starts_that_optimizer_afresh():
     warm = ef.fit(glm, (X, y), optimizer=ADAM, num_steps=5, init=scored)
     cold = ef.fit(glm, (X, y), optimizer=ADAM, num_steps=5, init=scored.params)
     tree_allclose(warm.params, cold.params, rtol=0, atol=0)
+
+
+# --------------------------------------------------------------------------- #
+# 3. Resuming continues the one long run's batch sequence
+# --------------------------------------------------------------------------- #
+
+RESUME = dict(optimizer=ADAM, batch_size=32, chunk=10, key=jax.random.key(3))
+
+
+def _in_pieces(family, data, pieces, **kwargs):
+    """Fits ``sum(pieces)`` steps as several resumed fits; the histories."""
+    result, nlls = None, []
+    for steps in pieces:
+        result = ef.fit(family, data, num_steps=steps, init=result, **kwargs)
+        nlls.append(result.history.nll)
+    return result, np.concatenate(nlls)
+
+
+@pytest.mark.parametrize("source", ["array", "memmap"])
+def test_resume_after_any_number_of_steps_is_one_long_run(source, tmp_path):
+    """Splits that are not chunk multiples, across epoch ends (200 rows in
+    batches of 32: 6 per epoch): before, the plan's position jumped by a whole
+    chunk (the producer's, read ahead), so the resumed fit skipped batches."""
+    data = XS[:200]
+    if source == "memmap":
+        path = tmp_path / "xs.f32"
+        data.tofile(path)
+        data = np.memmap(path, dtype=np.float32, mode="r", shape=(200,))
+    normal = ef.Normal()
+    whole = ef.fit(normal, data, num_steps=40, **RESUME)
+    pieces, nll = _in_pieces(normal, data, [7, 16, 17], **RESUME)
+    np.testing.assert_allclose(nll, whole.history.nll, rtol=1e-6)
+    np.testing.assert_allclose(pieces.natural, whole.natural, rtol=1e-6)
+    assert int(pieces.state.step) == 40
+
+
+def test_resume_after_tol_stopped_mid_chunk_is_one_long_run():
+    normal = ef.Normal()
+    whole = ef.fit(normal, XS[:200], num_steps=40, **RESUME)
+    norms = whole.history.residual_norm
+    tol = float(np.min(norms[:14])) * (1 + 1e-6)  # first below it: step ≤ 14
+    early = ef.fit(normal, XS[:200], num_steps=40, tol=tol, **RESUME)
+    stop = early.num_steps
+    assert early.converged and stop % RESUME["chunk"] != 0
+    rest = ef.fit(normal, XS[:200], num_steps=40 - stop, init=early, **RESUME)
+    np.testing.assert_allclose(rest.natural, whole.natural, rtol=1e-6)
+
+
+def test_an_iterator_is_read_only_as_far_as_the_steps_go():
+    """150 steps of 10 read 150 batches (before: 400, the rest of a chunk and
+    one prefetched), so a fit resumed on the same iterator loses nothing."""
+    reads = [0]
+
+    def stream():
+        for i in range(1000):
+            reads[0] += 1
+            yield XS[(i % 100) * 10 : (i % 100) * 10 + 10]
+
+    normal = ef.Normal()
+    kw = dict(optimizer=ADAM, batch_size=10, chunk=100)
+    it = stream()
+    first = ef.fit(normal, it, num_steps=150, **kw)
+    assert reads[0] == 150
+    second = ef.fit(normal, it, num_steps=50, init=first, **kw)
+    assert reads[0] == 200
+    whole = ef.fit(normal, stream(), num_steps=200, **kw)
+    np.testing.assert_allclose(second.natural, whole.natural, rtol=1e-6)
+
+
+def test_an_early_stop_on_an_iterator_drops_at_most_the_chunk_read_ahead():
+    """A callback stop after the first chunk of 10 steps: the next chunk may
+    have been read ahead (and is dropped), nothing further (before: up to
+    two chunks ahead)."""
+    reads = [0]
+
+    def stream():
+        for _ in range(1000):
+            reads[0] += 1
+            yield XS[:10]
+
+    result = ef.fit(
+        ef.Normal(),
+        stream(),
+        optimizer=ADAM,
+        batch_size=10,
+        chunk=10,
+        num_steps=500,
+        callback=lambda info: True,
+    )
+    assert result.num_steps == 10 and 10 <= reads[0] <= 20
