@@ -565,6 +565,7 @@ def _iterator_source(
     steps: int,
 ) -> Callable[[], Any]:
     def host_batch(item: Any, index: int) -> np.ndarray:
+        family._require_real(f"iterator batch {index}", item)
         block = np.asarray(item)
         if block.ndim == len(family.event_shape):
             raise family_error(family, "each item of the iterator must be a batch")
@@ -598,12 +599,38 @@ def _pairs_source(
 # --------------------------------------------------------------------------- #
 
 
-def _resolve_devices(devices: Any) -> list:
+def _resolve_devices(family: Any, devices: Any) -> list:
+    """The devices ``devices=`` names: None (all local devices), an int n >= 1
+    (the first n), one ``jax.Device``, or an iterable of them."""
     if devices is None:
         return list(jax.local_devices())
-    if isinstance(devices, int):
-        return list(jax.local_devices())[:devices]
-    return list(devices)
+    if isinstance(devices, jax.Device):
+        return [devices]
+    if isinstance(devices, (int, np.integer)) and not isinstance(devices, bool):
+        if devices < 1:
+            raise family_error(family, f"fit: devices={devices!r} must be >= 1")
+        return list(jax.local_devices())[: int(devices)]
+    if isinstance(devices, Iterable) and not isinstance(devices, (str, bytes)):
+        chosen = list(devices)
+        if all(isinstance(d, jax.Device) for d in chosen):
+            return chosen
+    raise family_error(
+        family,
+        f"fit: devices={devices!r} is not an int >= 1, a jax.Device or a list of "
+        "them (e.g. jax.devices('cpu'))",
+    )
+
+
+def _stops(value: Any) -> bool:
+    """Whether a callback's return value asks to stop: a true boolean-like
+    scalar (True, ``np.True_``, a 0-d bool or integer array, a nonzero int).
+    Anything else (None, a dict, a float) goes on."""
+    if isinstance(value, (bool, int, np.bool_, np.integer)):
+        return bool(value)
+    if isinstance(value, (np.ndarray, jax.Array)) and value.shape == ():
+        kind = np.dtype(value.dtype)
+        return (kind == np.bool_ or np.issubdtype(kind, np.integer)) and bool(value)
+    return False
 
 
 def _unconstrained(family: ExponentialFamily, eta: Any) -> Any:
@@ -793,7 +820,8 @@ def fit(
       optimizer: an optax ``GradientTransformation``; default ``optax.adam(1e-2)``.
         :func:`expfam.natural_gradient` is Newton's method.
       batch_size: rows per step; at least the data size means full batch.
-      num_steps: the most steps to take.
+      num_steps: the most steps to take (with the steps a resumed state has
+        taken, at most 2**31 - 1: the step counter is an int32).
       key: ``jax.random`` key for the minibatch order; default ``key(0)``.
       init: a starting natural parameter, a previous :class:`FitResult` or a
         :class:`FitState` (resume: the optimizer state, key and epoch position
@@ -816,11 +844,14 @@ def fit(
         when stderr is a terminal and the fit runs longer than ~2 s.
       devices: the devices to shard the data over (data-parallel, ū reduced
         across devices); default all local devices of the default backend; an
-        int takes the first that many.
+        int n >= 1 takes the first n; one ``jax.Device`` or a list of them
+        names them. Anything else raises a ``ValueError``.
       callback: called after each chunk with a dict (``step``, ``nll``,
         ``residual_norm``, ``natural`` or, for a conditional model,
         ``params``, and ``state``, the :class:`FitState` to checkpoint with
-        :func:`save_state`); returning True stops the fit. An exception that
+        :func:`save_state`); returning a true boolean-like scalar (True,
+        ``np.True_``, a 0-d bool or integer array, a nonzero int) stops the
+        fit; None, False and any other value go on. An exception that
         stops a fit (Ctrl-C, a bad batch in a stream, a failing callback)
         carries the last whole state as ``error.fit_state``:
         ``fit(..., init=error.fit_state)`` resumes from it.
@@ -861,7 +892,7 @@ def fit(
     if not (isinstance(num_steps, int) and num_steps >= 0):
         raise family_error(family, f"fit: num_steps={num_steps!r} must be an int >= 0")
     tol_value = -math.inf if tol is None else float(tol)
-    device_list = _resolve_devices(devices)
+    device_list = _resolve_devices(family, devices)
     if not device_list:
         raise family_error(family, f"fit: devices={devices!r} selects no device")
     mesh = Mesh(np.array(device_list), ("data",)) if len(device_list) > 1 else None
@@ -924,7 +955,14 @@ def fit(
         # A conditional model's data is on device or streamed pairs: not here.
         assert not isinstance(family, ConditionalModel)
         if data.ndim < 1 or data.shape[1:] != family.event_shape:
-            family._check("batch", "data", np.asarray(data[:1]))
+            family._require_real("data", data[:1] if data.ndim else data)
+            raise family_error(
+                family,
+                f"data has shape {data.shape}, but a batch must have shape "
+                f"(n, *{family.event_shape}) with the batch on axis 0",
+            )
+        if data.shape[0] == 0:
+            raise family_error(family, "fit: data is empty")
         batch_size = min(batch_size, data.shape[0])
         plan = _EpochPlan(data.shape[0], batch_size, seed, epoch, position, rows=False)
         producer = _host_block_source(family, data, plan, chunk, num_steps)
@@ -949,6 +987,13 @@ def fit(
     )
     runner = _chunk_runner(config)
     start_step = int(state.step)
+    most = int(np.iinfo(np.int32).max)  # the step counter is an int32
+    if start_step + num_steps > most:
+        raise family_error(
+            family,
+            f"fit: num_steps={num_steps} after {start_step} steps exceeds the "
+            f"step counter's range: at most {most - start_step}",
+        )
     limit = jnp.asarray(start_step + num_steps, jnp.int32)
     tol_array = jnp.asarray(tol_value, jnp.result_type(float))
 
@@ -1019,7 +1064,7 @@ def fit(
                     info["params"] = state.unconstrained
                 else:
                     info["natural"] = family.natural_domain.forward(state.unconstrained)
-                if callback(info) is True:
+                if _stops(callback(info)):
                     break
             if not active.any():
                 break

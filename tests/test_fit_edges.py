@@ -215,3 +215,51 @@ def test_an_early_stop_on_an_iterator_drops_at_most_the_chunk_read_ahead():
         callback=lambda info: True,
     )
     assert result.num_steps == 10 and 10 <= reads[0] <= 20
+
+
+# --------------------------------------------------------------------------- #
+# 4. Odd arguments raise a ValueError naming the family; callbacks stop
+# --------------------------------------------------------------------------- #
+
+
+def test_odd_data_and_arguments_are_named(tmp_path):
+    normal = ef.Normal()
+    np.save(tmp_path / "e.npy", np.zeros(0, np.float32))
+    empty = np.load(tmp_path / "e.npy", mmap_mode="r")
+    with pytest.raises(ValueError, match=r"Normal\(\).*empty"):
+        ef.fit(normal, empty, num_steps=5)
+    np.save(tmp_path / "m.npy", np.zeros((999, 3), np.float32))
+    wrong = np.load(tmp_path / "m.npy", mmap_mode="r")
+    with pytest.raises(ValueError, match=r"Normal\(\).*shape \(999, 3\)"):
+        ef.fit(normal, wrong, num_steps=5)
+    with pytest.raises(ValueError, match=r"Normal\(\).*iterator batch 0.*numbers"):
+        ef.fit(normal, iter([[1.0, [2.0, 3.0]]]), batch_size=10)
+    with pytest.raises(ValueError, match=r"Normal\(\).*num_steps=2147483648"):
+        ef.fit(normal, XS, num_steps=2**31)
+    for bad in ("cpu", -1, 0, [0]):
+        with pytest.raises(ValueError, match=r"Normal\(\).*devices="):
+            ef.fit(normal, XS, num_steps=1, devices=bad)
+    one = ef.fit(normal, XS, num_steps=3, devices=jax.devices()[0])
+    ref = ef.fit(normal, XS, num_steps=3)
+    np.testing.assert_array_equal(one.natural, ref.natural)
+
+
+@pytest.mark.parametrize(
+    "stop", [True, np.True_, jnp.asarray(True), np.asarray(True), 1, np.int64(1)]
+)
+def test_a_boolean_like_true_from_the_callback_stops_the_fit(stop):
+    seen = []
+
+    def callback(info):
+        seen.append(info["step"])
+        return stop if info["step"] >= 20 else np.False_
+
+    result = ef.fit(
+        ef.Poisson(),
+        jnp.arange(10.0),
+        optimizer=ADAM,
+        num_steps=100,
+        chunk=10,
+        callback=callback,
+    )
+    assert seen == [10, 20] and result.num_steps == 20
