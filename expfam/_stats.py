@@ -73,16 +73,32 @@ def blocked_sum(values: jax.Array) -> jax.Array:
 
 
 def weighted_sums(
-    family: ExponentialFamily, xs: jax.Array, weights: jax.Array | None
+    family: ExponentialFamily,
+    xs: jax.Array,
+    weights: jax.Array | None,
+    center: jax.Array | None = None,
 ) -> tuple[PyTree, jax.Array]:
     """(Σ w_i u(x_i), Σ w_i) over axis 0; w = 1 when ``weights`` is None.
 
     The sum is taken through ``u``'s jaxpr (see :class:`_SumPlan`): linear steps
     move outside the sum, products of two data-dependent factors become one
     contraction over the batch, so the per-sample statistics are never stacked.
+    With a ``center`` c, the sums are of the family's centred statistics
+    (``_centered_batch``: the batch moved by −c and the statistics over it);
+    c = 0 takes the plain sums, which are the same, at run time.
     """
-    plan = _SumPlan(family.sufficient_statistics, xs, weights)
-    totals = plan.totals()
+
+    def plain() -> PyTree:
+        return _SumPlan(family.sufficient_statistics, xs, weights).totals()
+
+    def centered() -> PyTree:
+        moved, statistics = family._centered_batch(xs, center)
+        return _SumPlan(statistics, moved, weights).totals()
+
+    if center is None:
+        totals = plain()
+    else:
+        totals = lax.cond(jnp.any(center != 0), centered, plain)
     if weights is None:
         count = jnp.asarray(xs.shape[0], leaf_dtype(totals))
     else:
@@ -529,9 +545,12 @@ def _sum_dtype(dtype: Any) -> jnp.dtype:
 
 @functools.partial(jax.jit, static_argnums=0)
 def _chunk_sums(
-    family: ExponentialFamily, xs: jax.Array, weights: jax.Array | None
+    family: ExponentialFamily,
+    xs: jax.Array,
+    weights: jax.Array | None,
+    center: jax.Array | None,
 ) -> tuple[PyTree, jax.Array]:
-    return weighted_sums(family, xs, weights)
+    return weighted_sums(family, xs, weights, center)
 
 
 def _padded(chunk: np.ndarray, weights: np.ndarray | None, rows: int):
@@ -557,8 +576,12 @@ def chunked_average(
     *,
     rows: int | None = None,
     check: Any = None,
-) -> PyTree:
-    """Weighted average of u over a stream of (chunk, weights) pairs.
+    centered: bool = False,
+) -> tuple[PyTree, jax.Array | None]:
+    """(ū, None): the weighted average of u over a stream of (chunk, weights)
+    pairs; with ``centered``, (ū_c, c): the average of the family's centred
+    statistics about the centre c of the first chunk (see
+    ``ExponentialFamily._mle_center``; c is None where the family has none).
 
     Chunk totals come back to the host and are added in float64; the result is
     cast to the dtype the family computes in. ``rows`` fixes the padded chunk
@@ -569,15 +592,18 @@ def chunked_average(
     treedef = None
     count = 0.0
     dtype = None
+    center = None
     for index, (chunk, weights) in enumerate(chunks):
         if check is not None:
             check(chunk, weights, index)
+        if centered and index == 0:
+            center = family._mle_center(to_device(chunk))
         size = rows if rows is not None else _next_power_of_two(chunk.shape[0])
         if weights is None and chunk.shape[0] == size:
-            sums, n = _chunk_sums(family, to_device(chunk), None)
+            sums, n = _chunk_sums(family, to_device(chunk), None, center)
         else:
             xs, w = _padded(chunk, weights, size)
-            sums, n = _chunk_sums(family, to_device(xs), to_device(w))
+            sums, n = _chunk_sums(family, to_device(xs), to_device(w), center)
         leaves, treedef = jax.tree_util.tree_flatten(sums)
         dtype = leaves[0].dtype
         leaves64 = [np.asarray(leaf, dtype=np.float64) for leaf in leaves]
@@ -592,4 +618,4 @@ def chunked_average(
     if count <= 0:
         raise ValueError(f"{family!r}: the weights sum to {count}, not > 0")
     mean = [jnp.asarray(t / count, dtype=dtype) for t in total]
-    return jax.tree_util.tree_unflatten(treedef, mean)
+    return jax.tree_util.tree_unflatten(treedef, mean), center

@@ -78,3 +78,74 @@ def test_poisson_entropy_at_small_rates(rate, dtype):
     family = ef.Poisson()
     got = float(family.entropy(family.natural_from(rate=jnp.asarray(rate, dtype))))
     assert abs(got - want) <= 16 * eps * abs(want), (got, want)
+
+
+# ---- The normal families' mle about a centre of the data ------------------ #
+
+
+@pytest.mark.parametrize("offset", [300.0, 1e4])
+def test_normal_mle_of_offset_float32_data(offset):
+    # float32 E[x²] − E[x]² is mostly rounding when the spread is small
+    # against the location: these data gave variances 0.3-21x off, or
+    # ValueError, before mle summed about a centre of the data.
+    family = ef.Normal()
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        xs = (offset + 0.1 * rng.standard_normal(1000)).astype(np.float32)
+        ref = xs.astype(np.float64)
+        got = family.params_from(family.mle(xs))
+        # The float32 data themselves are exact; what remains is the
+        # rounding of the centred sums: a few eps.
+        assert abs(float(got["variance"]) / ref.var() - 1) < 2e-6
+        assert abs(float(got["mean"]) - ref.mean()) <= 2 * np.spacing(
+            np.float32(offset)
+        )
+
+
+def test_centred_mle_on_every_input_path():
+    # One array, the same under jit, as chunks, and larger than a chunk.
+    family = ef.Normal()
+    xs = (1e4 + np.random.default_rng(1).standard_normal(1_200_000)).astype(np.float32)
+    ref = xs.astype(np.float64).var()
+    small = xs[:1000]
+    fits = {
+        "array": family.mle(small),
+        "jit": jax.jit(family.mle)(small),
+        "chunks": family.mle([small[:500], small[500:]]),
+    }
+    for how, eta in fits.items():
+        got = float(family.params_from(eta)["variance"])
+        assert abs(got / small.astype(np.float64).var() - 1) < 2e-6, how
+    got = float(family.params_from(family.mle(xs))["variance"])  # > one chunk
+    assert abs(got / ref - 1) < 2e-6
+
+
+def test_multivariate_and_log_normal_mle_of_offset_float32_data():
+    rng = np.random.default_rng(0)
+    scale = np.array([[1.0, 0.0, 0.0], [0.5, 1.0, 0.0], [0.0, 0.2, 0.3]])
+    xs = (1e4 + rng.standard_normal((5000, 3)) @ scale).astype(np.float32)
+    got = ef.MultivariateNormal(3).params_from(ef.MultivariateNormal(3).mle(xs))
+    ref = np.cov(xs.astype(np.float64).T, bias=True)
+    # Uncentred float32 was 8.8e-5 off in the smallest entry (0.0128); what
+    # remains is the float32 product over 5000 rows, ~√n eps relative.
+    np.testing.assert_allclose(np.asarray(got["covariance"]), ref, rtol=2e-5, atol=2e-6)
+    ys = np.exp(50 + 0.01 * rng.standard_normal(5000)).astype(np.float32)
+    got = ef.LogNormal().params_from(ef.LogNormal().mle(ys))
+    t = np.log(ys.astype(np.float64))
+    assert abs(float(got["scale"]) ** 2 / t.var() - 1) < 1e-4
+
+
+@pytest.mark.parametrize(
+    "family, data",
+    [
+        (ef.Normal(), [0.1, 0.1, 0.1]),
+        (ef.Normal(), [1e8, 1e8]),
+        (ef.LogNormal(), [3.0, 3.0, 3.0]),
+        (ef.MultivariateNormal(2), [[1.0, 2.0]] * 3),
+    ],
+)
+def test_mle_of_identical_observations_raises(family, data, dtype):
+    # No MLE exists; rounding used to make one (variance 8e-19, or scale
+    # 1.9e-8) depending on how the averages happened to round.
+    with pytest.raises(ValueError, match="boundary"):
+        family.mle(np.asarray(data, dtype))

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import final
+from collections.abc import Callable
+from typing import Any, final
 
 import jax
 import jax.numpy as jnp
@@ -57,6 +58,53 @@ def _normal_natural_from_moments(mu: Array) -> Array:
     return _normal_natural(mu[0], mu[1] - mu[0] ** 2)
 
 
+# Rows of the batch averaged for the centre of ``mle``'s centred sums.
+_CENTER_ROWS = 32
+
+
+class _LocationMoments:
+    """``mle`` about a centre, for families with u(x) = (t, t tᵀ) of a location
+    t(x) (x for the normals, log x for the log-normal; t tᵀ is t² for scalars).
+
+    The average of u is taken about c, the t of the row nearest the mean of
+    the first ``_CENTER_ROWS``: u(t − c) instead of u(t), in the same pass,
+    so the variance E[(t − c)²] − E[t − c]² no longer cancels a location that
+    is large against the spread (float32 data 1e4 + N(0, 1) gave variances
+    up to 21x too large, or no estimate). Moving the data by c maps η to
+    (η₁ − (η₂ + η₂ᵀ) c, η₂).
+    """
+
+    def _location(self, x: Array) -> Array:
+        raise NotImplementedError
+
+    def _moments_of(self, t: Array) -> Any:
+        raise NotImplementedError
+
+    def _mle_center(self, xs: Array) -> Array:
+        t = jax.vmap(self._location)(jnp.asarray(xs)[:_CENTER_ROWS])
+        deviation = t - jnp.mean(t, axis=0, keepdims=True)
+        # The row nearest their mean: near the data's centre, and a data
+        # value, so that identical observations centre to exact zeros (and
+        # mle raises, as the MLE does not exist) rather than to rounding.
+        c = t[jnp.argmin(jnp.sum(deviation**2, axis=tuple(range(1, t.ndim))))]
+        # Centring costs time (the moved batch feeds a matrix product
+        # unfused: MultivariateNormal(10) on 10^6 rows 27 -> 110 ms), so it
+        # is taken only where E[t²] − E[t]² would lose more than a digit:
+        # c² > 16 × the head's spread². Elsewhere c = 0: the plain sums.
+        far = jnp.any(c * c > 16 * jnp.mean(deviation**2, axis=0))
+        return jnp.where(far, c, jnp.zeros_like(c))
+
+    def _centered_batch(self, xs: Array, c: Array) -> tuple[Array, Callable]:
+        return jax.vmap(self._location)(xs) - c[None], self._moments_of
+
+    def _natural_from_centered(self, mu_c: Any, c: Array) -> Any:
+        eta = self.natural_parameters(mu_c)  # type: ignore[attr-defined]
+        if isinstance(eta, tuple):  # (η₁, η₂) of the multivariate normal
+            h, lam = eta
+            return h - matmul(lam + lam.T, c), lam
+        return jnp.stack([eta[0] - 2 * eta[1] * c, eta[1]])
+
+
 def _normal_draws(key: Array, eta: Array, shape: tuple[int, ...]) -> Array:
     mean, variance = _normal_params(eta)
     z = jax.random.normal(key, shape, eta.dtype)
@@ -65,7 +113,7 @@ def _normal_draws(key: Array, eta: Array, shape: tuple[int, ...]) -> Array:
 
 @final
 @dataclasses.dataclass(frozen=True)
-class Normal(ExponentialFamily):
+class Normal(_LocationMoments, ExponentialFamily):
     r"""The normal distribution N(m, s²) on the real line.
 
     * u(x) = [x, x²]
@@ -81,8 +129,13 @@ class Normal(ExponentialFamily):
     support = (-math.inf, math.inf)
 
     def sufficient_statistics(self, x: Array) -> Array:
-        x = as_float(x)
-        return jnp.stack([x, x * x])
+        return self._moments_of(as_float(x))
+
+    def _location(self, x: Array) -> Array:
+        return as_float(x)
+
+    def _moments_of(self, t: Array) -> Array:
+        return jnp.stack([t, t * t])
 
     def log_partition(self, eta: Array) -> Array:
         return _normal_log_partition(eta)
@@ -110,7 +163,7 @@ class Normal(ExponentialFamily):
 
 @final
 @dataclasses.dataclass(frozen=True)
-class MultivariateNormal(ExponentialFamily):
+class MultivariateNormal(_LocationMoments, ExponentialFamily):
     r"""The d-dimensional normal distribution N(m, Σ).
 
     * u(x) = (x, x xᵀ)
@@ -139,8 +192,13 @@ class MultivariateNormal(ExponentialFamily):
         return (self.d,)
 
     def sufficient_statistics(self, x: Array) -> tuple[Array, Array]:
-        x = as_float(x)
-        return x, jnp.outer(x, x)
+        return self._moments_of(as_float(x))
+
+    def _location(self, x: Array) -> Array:
+        return as_float(x)
+
+    def _moments_of(self, t: Array) -> tuple[Array, Array]:
+        return t, jnp.outer(t, t)
 
     def log_partition(self, eta: tuple[Array, Array]) -> Array:
         h, lam = eta
@@ -191,7 +249,7 @@ class MultivariateNormal(ExponentialFamily):
 
 @final
 @dataclasses.dataclass(frozen=True)
-class LogNormal(ExponentialFamily):
+class LogNormal(_LocationMoments, ExponentialFamily):
     r"""The log-normal distribution on (0, ∞): log x ~ N(m, s²).
 
     * u(x) = [log x, (log x)²]
@@ -208,7 +266,12 @@ class LogNormal(ExponentialFamily):
     support = (0.0, math.inf)
 
     def sufficient_statistics(self, x: Array) -> Array:
-        t = jnp.log(as_float(x))
+        return self._moments_of(self._location(x))
+
+    def _location(self, x: Array) -> Array:
+        return jnp.log(as_float(x))
+
+    def _moments_of(self, t: Array) -> Array:
         return jnp.stack([t, t * t])
 
     def log_partition(self, eta: Array) -> Array:
