@@ -149,3 +149,53 @@ def test_mle_of_identical_observations_raises(family, data, dtype):
     # 1.9e-8) depending on how the averages happened to round.
     with pytest.raises(ValueError, match="boundary"):
         family.mle(np.asarray(data, dtype))
+
+
+# ---- KL between close members ------------------------------------------- #
+
+
+def test_kl_of_close_normals_is_not_rounding(dtype):
+    # The Bregman form subtracts terms of the size of A (~m²/2s²): float32
+    # gave −0.0078 for means 1000 and 1000.001 (KL 5e-7), float64 −0.20 for
+    # means 1e8 and 1e8 + 1e-3. For η's differing in η₁ only, the KL of the
+    # two represented laws is exactly ½ s² δ₁², s² = −1/(2η₂).
+    family = ef.Normal()
+    for mean, step, variance in [
+        (1000.0, 1e-3, 1.0),
+        (100.0, 1e-3, 0.01),
+        (1e8, 1e-3, 1.0),
+    ]:
+        eta_p = family.natural_from(mean=jnp.asarray(mean, dtype), variance=variance)
+        eta_q = eta_p.at[0].add(jnp.asarray(step / variance, dtype))
+        delta = float(eta_q[0]) - float(eta_p[0])  # exact (Sterbenz)
+        want = 0.5 * variance * delta**2
+        got = float(family.kl_divergence(eta_p, eta_q))
+        if want == 0:  # the step is below the dtype's resolution of η₁
+            assert got == 0
+        else:
+            assert abs(got - want) <= 1e-5 * want, (mean, got, want)
+
+
+def test_kl_of_close_multivariate_normals_and_far_laws(dtype):
+    mvn = ef.MultivariateNormal(3)
+    eye = jnp.eye(3, dtype=dtype)
+    eta_p = mvn.natural_from(mean=jnp.full(3, 1000.0, dtype), covariance=eye)
+    eta_q = (eta_p[0] + jnp.asarray(1e-3, dtype), eta_p[1])
+    delta = np.asarray(eta_q[0], np.float64) - np.asarray(eta_p[0], np.float64)
+    want = 0.5 * float(delta @ delta)  # covariance I: ½ δᵀ Σ δ
+    got = float(mvn.kl_divergence(eta_p, eta_q))
+    assert abs(got - want) <= 1e-4 * want, (got, want)  # was −0.055 in float32
+    # Far apart the Bregman form stays: Gamma(2, 1) ‖ Gamma(5, 3), closed form.
+    gamma = ef.Gamma()
+    p = gamma.natural_from(shape=jnp.asarray(2.0, dtype), rate=1.0)
+    q = gamma.natural_from(shape=jnp.asarray(5.0, dtype), rate=3.0)
+    want = (
+        -3 * special.digamma(2.0)
+        - special.gammaln(2.0)
+        + special.gammaln(5.0)
+        + 5 * (0 - math.log(3.0))
+        + 2 * (3.0 - 1.0)
+    )
+    eps = float(jnp.finfo(dtype).eps)
+    assert abs(float(gamma.kl_divergence(p, q)) - want) <= 64 * eps * want
+    assert float(gamma.kl_divergence(p, p)) == 0.0
