@@ -46,7 +46,7 @@ from expfam._families._gaussian import Normal
 from expfam._family import ExponentialFamily, _overrides, _support_mask
 from expfam._linalg import FULL_PRECISION, einsum, matmul
 from expfam._tree import same_structure, tree_sub, tree_vdot
-from expfam._validation import describe_value, real_dtype_problem
+from expfam._validation import describe_value, is_concrete, real_dtype_problem
 
 Array = jax.Array
 PyTree = Any
@@ -158,6 +158,26 @@ class ConditionalModel(abc.ABC):
         model with a fixed input shape says so; the default accepts any)."""
         del inputs  # any pytree of arrays: the predictor decides
 
+    def _check_finite_inputs(self, inputs: Any) -> None:
+        """Raises a ValueError naming the first NaN or ±inf among concrete
+        floating inputs (a NaN feature made fisher_scoring's parameters NaN
+        and froze ef.fit). One fused pass per leaf on the device; the host
+        looks only where it failed."""
+        for path, leaf in jax.tree_util.tree_leaves_with_path(inputs):
+            if not (
+                is_concrete(leaf)
+                and jnp.issubdtype(leaf.dtype, jnp.inexact)
+                and not bool(_sum_is_finite(leaf))
+            ):
+                continue
+            bad = np.argwhere(~np.isfinite(np.asarray(leaf)))
+            if not len(bad):
+                continue  # finite entries whose sum overflowed
+            index = tuple(int(i) for i in bad[0])
+            value = np.asarray(leaf)[index]
+            where = jax.tree_util.keystr(path) + str(list(index))
+            raise _model_error(self, f"fit: inputs{where} = {value} is not finite")
+
     def _check_data(self, data: Any, *, support: bool = True) -> tuple[Any, Array]:
         """Validates ``(inputs, targets)`` and returns them as jax arrays.
 
@@ -178,6 +198,7 @@ class ConditionalModel(abc.ABC):
                 raise _model_error(self, f"fit: inputs{where} {problem}")
         inputs = jax.tree_util.tree_map(as_array, data[0])
         self._check_inputs(inputs)
+        self._check_finite_inputs(inputs)
         targets = self.family._check("batch", "targets", data[1], support=support)
         rows = {
             jnp.shape(leaf)[0] if jnp.ndim(leaf) else None
@@ -190,6 +211,14 @@ class ConditionalModel(abc.ABC):
                 f"{targets.shape[0]}",
             )
         return inputs, targets
+
+
+@jax.jit
+def _sum_is_finite(leaf: Array) -> Array:
+    """False if any entry is NaN or ±inf (and, rarely, where the sum of
+    finite entries overflows). A plain sum: XLA:CPU reduces a comparison
+    several times slower (10^5 x 10 float64: 0.31 ms as all(isfinite))."""
+    return jnp.isfinite(jnp.sum(leaf))
 
 
 def _unconstrained_template(family: ExponentialFamily) -> PyTree:

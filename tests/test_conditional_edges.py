@@ -157,3 +157,21 @@ def test_float32_poisson_with_offset_features_is_not_called_converged():
     assert double.converged
     np.testing.assert_allclose(double.params["intercept"], ref.params[0], rtol=1e-9)
     np.testing.assert_allclose(double.params["coef"], ref.params[1:], rtol=1e-8)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_inputs_that_are_not_finite_are_named(bad):
+    # A NaN feature gave fisher_scoring NaN coefficients and froze ef.fit;
+    # targets were checked, inputs were not.
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 2)).astype(np.float32)
+    y = rng.poisson(np.exp(x @ [0.3, -0.2] + 0.5)).astype(np.float32)
+    x[7, 1] = bad
+    model = ef.GLM(ef.Poisson(), 2)
+    for solve in (ef.fisher_scoring, lambda m, d: ef.fit(m, d, num_steps=2)):
+        with pytest.raises(ValueError, match=r"GLM.*inputs\[7, 1\] = (nan|inf)"):
+            solve(model, (x, y))
+    # A pytree of inputs to a Conditional: the leaf is named by its path.
+    net = ef.Conditional(ef.Poisson(), lambda p, xs: p * xs["a"].sum(keepdims=True))
+    with pytest.raises(ValueError, match=r"inputs\['a'\]\[7, 1\]"):
+        ef.fisher_scoring(net, ({"a": x}, y), init=np.zeros(1, np.float32))
