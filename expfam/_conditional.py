@@ -46,7 +46,12 @@ from expfam._families._gaussian import Normal
 from expfam._family import ExponentialFamily, _overrides, _support_mask
 from expfam._linalg import FULL_PRECISION, einsum, matmul
 from expfam._tree import same_structure, tree_sub, tree_vdot
-from expfam._validation import describe_value, is_concrete, real_dtype_problem
+from expfam._validation import (
+    describe_value,
+    is_concrete,
+    key_problem,
+    real_dtype_problem,
+)
 
 Array = jax.Array
 PyTree = Any
@@ -1012,6 +1017,8 @@ def fisher_scoring(
     for name, value in (("tol", tol), ("damping", damping)):
         if value is not None and not float(value) >= 0:
             raise _model_error(model, f"fisher_scoring: {name}={value!r} must be >= 0")
+    if (problem := key_problem(key)) is not None:
+        raise _model_error(model, f"fisher_scoring: {problem}")
     inputs, targets = model._check_data(data, support=False)
     start = False
     if init is None and isinstance(model, GLM):
@@ -1019,6 +1026,8 @@ def fisher_scoring(
         init = model._zeros()  # shapes only: the solve starts at intercept_only
     elif init is None:
         init = model.init(jax.random.key(0) if key is None else key)
+    else:
+        init = _scoring_start(model, init, FitResult)
     dtype = jnp.result_type(*jax.tree_util.tree_leaves(init))
     if tol is None:
         tol = 10 * float(jnp.finfo(dtype).eps)
@@ -1080,4 +1089,51 @@ def fisher_scoring(
         converged=converged,
         num_steps=steps,
         state=state,
+        family=model,
+    )
+
+
+def _scoring_start(model: ConditionalModel, init: Any, result_type: type) -> PyTree:
+    """``fisher_scoring``'s ``init`` as parameters, or a ValueError naming the
+    model: a previous result gives its parameters (a result of another model
+    is refused); the rest must be floating-point arrays of the model's
+    structure and shapes (where the model knows them: a GLM, or a Conditional
+    with ``init_fn``). Half-precision parameters are taken in float32."""
+    if isinstance(init, result_type):
+        if init.family is not None and init.family != model:
+            raise _model_error(
+                model, f"fisher_scoring: init is a result of {init.family!r}"
+            )
+        init = init.params
+    leaves = jax.tree_util.tree_leaves(init)
+    if not leaves or not all(
+        jnp.issubdtype(jnp.result_type(leaf), jnp.inexact) for leaf in leaves
+    ):
+        raise _model_error(
+            model,
+            f"fisher_scoring: init={describe_value(init)} is not floating-point "
+            "parameters",
+        )
+    if isinstance(model, GLM):
+        template = model._zeros()
+    elif getattr(model, "init_fn", None) is not None:
+        template = jax.eval_shape(model.init, jax.random.key(0))
+    else:
+        template = None
+    if template is not None and not (
+        same_structure(init, template)
+        and all(
+            jnp.shape(a) == jnp.shape(b)
+            for a, b in zip(leaves, jax.tree_util.tree_leaves(template), strict=True)
+        )
+    ):
+        shapes = jax.tree_util.tree_map(jnp.shape, template)
+        raise _model_error(
+            model,
+            f"fisher_scoring: init={describe_value(init)} does not have the "
+            f"model's parameter structure and shapes {shapes}",
+        )
+    return jax.tree_util.tree_map(
+        lambda a: a if jnp.result_type(a).itemsize >= 4 else jnp.asarray(a, "float32"),
+        init,
     )

@@ -42,6 +42,7 @@ from expfam._validation import (
     describe_value,
     family_error,
     is_concrete,
+    key_problem,
     real_dtype_problem,
 )
 
@@ -78,12 +79,9 @@ def _wrap(fn: Callable) -> Callable:
         bound = signature.bind(self, *args, **kwargs)
         bound.apply_defaults()
         arguments = bound.arguments
-        if isinstance(arguments.get("key"), (int, np.integer)):
-            raise family_error(
-                self,
-                f"{fn.__name__}: key={arguments['key']!r} is not a JAX PRNG key: "
-                "pass jax.random.key(0)",
-            )
+        problem = key_problem(arguments.get("key"))
+        if problem is not None:
+            raise family_error(self, f"{fn.__name__}: {problem}")
         if "shape" in arguments:
             shape = _as_shape(arguments["shape"])
             if shape is None:

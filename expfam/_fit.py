@@ -42,7 +42,7 @@ from expfam._conditional import ConditionalModel
 from expfam._dtypes import leaf_dtype, to_device
 from expfam._family import ExponentialFamily, _overrides
 from expfam._tree import tree_scale, tree_sub, tree_vdot
-from expfam._validation import family_error, is_concrete
+from expfam._validation import family_error, is_concrete, key_problem
 
 PyTree = Any
 
@@ -876,10 +876,8 @@ def fit(
             f"fit: optimizer={optimizer!r} is not an optax GradientTransformation "
             "(e.g. optax.adam(1e-2))",
         )
-    if isinstance(key, (int, np.integer)):
-        raise family_error(
-            family, f"fit: key={key!r} is not a JAX PRNG key: pass jax.random.key(0)"
-        )
+    if (problem := key_problem(key)) is not None:
+        raise family_error(family, f"fit: {problem}")
     key = jax.random.key(0) if key is None else key
     if not (isinstance(chunk, int) and chunk >= 1):
         raise family_error(family, f"fit: chunk={chunk!r} must be an int >= 1")

@@ -49,6 +49,13 @@ def family_error(family: Any, message: str) -> ValueError:
     return ValueError(f"{family!r}: {message}")
 
 
+def key_problem(key: Any) -> str | None:
+    """Why ``key`` cannot be a ``jax.random`` key (an int seed), or None."""
+    if isinstance(key, (int, np.integer)):
+        return f"key={key!r} is not a JAX PRNG key: pass jax.random.key(0)"
+    return None
+
+
 def real_dtype_problem(value: Any) -> str | None:
     """Why ``value`` (data) is not an array of real numbers, or None if it is.
 

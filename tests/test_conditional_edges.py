@@ -175,3 +175,36 @@ def test_inputs_that_are_not_finite_are_named(bad):
     net = ef.Conditional(ef.Poisson(), lambda p, xs: p * xs["a"].sum(keepdims=True))
     with pytest.raises(ValueError, match=r"inputs\['a'\]\[7, 1\]"):
         ef.fisher_scoring(net, ({"a": x}, y), init=np.zeros(1, np.float32))
+
+
+def test_fisher_scoring_arguments_are_checked():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(50, 2)).astype(np.float32)
+    y = rng.poisson(np.exp(x @ [0.3, -0.2] + 0.5)).astype(np.float32)
+    glm = ef.GLM(ef.Poisson(), 2)
+    with pytest.raises(ValueError, match=r"GLM.*key=0 is not a JAX PRNG key"):
+        ef.fisher_scoring(glm, (x, y), key=0)
+    for init, match in [
+        (
+            {"coef": np.zeros(3, np.float32), "intercept": np.zeros((), np.float32)},
+            "shapes",
+        ),
+        (
+            {"coef": np.zeros(2, np.int32), "intercept": np.zeros((), np.int32)},
+            "floating",
+        ),
+        ({"coef": np.zeros(2, np.float32)}, "structure"),
+    ]:
+        with pytest.raises(ValueError, match=rf"GLM.*init=.*{match}"):
+            ef.fisher_scoring(glm, (x, y), init=init)
+    # A previous result, or half-precision parameters, are starting points.
+    first = ef.fisher_scoring(glm, (x, y))
+    again = ef.fisher_scoring(glm, (x, y), init=first)
+    half = jax.tree_util.tree_map(lambda a: np.asarray(a, np.float16), first.params)
+    from_half = ef.fisher_scoring(glm, (x, y), init=half)
+    # float32 solves from different starts stop within ~1e-4 of each other.
+    for fit in (again, from_half):
+        assert fit.converged
+        np.testing.assert_allclose(fit.params["coef"], first.params["coef"], rtol=1e-3)
+    with pytest.raises(ValueError, match="result of GLM"):
+        ef.fisher_scoring(ef.GLM(ef.Poisson(), 2, C=1.0), (x, y), init=first)
