@@ -733,12 +733,15 @@ def _newton(
     factor=None,
     reuse=False,
     value=None,
+    settle=True,
 ):
     """Damped Newton with the Fisher metric; see :func:`fisher_scoring`.
 
     ``factor`` (an LU factorization of an information matrix near ``point``)
     is used by the first step where ``reuse`` is True, as a chord step;
     ``value`` is the objective at ``point`` where the caller has it.
+    ``settle=False`` stops on the decrement alone, without the settled-step
+    test: for the warm start's subsample solve, a start and not an answer.
     Returns (point, steps, converged, values, norms, factor), values and
     norms the mean objective and score norm per step, factor the last one.
     """
@@ -834,7 +837,9 @@ def _newton(
         # from the line search's pass over η, at no extra pass.
         travel = jnp.where(ok, travel, 0.0)
         ratio = jnp.minimum(travel / travel_before, 1.0)
-        settled = travel * jnp.where(jnp.isnan(ratio), 1.0, ratio) <= reuse_below
+        settled = (travel * jnp.where(jnp.isnan(ratio), 1.0, ratio) <= reuse_below) | (
+            not settle
+        )
         converged = small & settled & (~reuse | ~chord | was_small)
         # A failed search with a reused factorization retries with a fresh one.
         done = (~ok & ~reuse) | converged | ~jnp.isfinite(decrement)
@@ -907,7 +912,13 @@ def _scoring(
         sub = build(flat, unravel, sub_inputs, sub_targets, m / n)
         sub_tol = jnp.maximum(tol, _WARM_START_TOL)
         sub_point, *_, (lu, pivots) = _newton(
-            sub, sub.point(flat, True), m, _WARM_START_STEPS, sub_tol, damping
+            sub,
+            sub.point(flat, True),
+            m,
+            _WARM_START_STEPS,
+            sub_tol,
+            damping,
+            settle=False,
         )
         # Kept where it beats the intercept-only start on all the data (a
         # subsample can be separable where the data are not). The
