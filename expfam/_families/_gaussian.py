@@ -202,11 +202,22 @@ class MultivariateNormal(_LocationMoments, ExponentialFamily):
 
     def log_partition(self, eta: tuple[Array, Array]) -> Array:
         h, lam = eta
-        precision = -(lam + lam.T)
-        chol = jnp.linalg.cholesky(precision)
+        chol = self._precision_cholesky(lam)
         w = jax.scipy.linalg.solve_triangular(chol, h, lower=True)
         logdet = 2 * jnp.sum(jnp.log(jnp.diagonal(chol)))
         return 0.5 * jnp.sum(w * w) - 0.5 * logdet + 0.5 * self.d * _LOG_2PI
+
+    def entropy(self, eta: tuple[Array, Array]) -> Array:
+        # ½ log det(2πe Σ), free of the mean: A(η) − ⟨η, ∇A(η)⟩ cancels terms
+        # of size ½ mᵀΣ⁻¹m (float32, mean 1000·1, Σ = I: 4.25 for 4.2568).
+        chol = self._precision_cholesky(eta[1])
+        logdet = 2 * jnp.sum(jnp.log(jnp.diagonal(chol)))
+        return 0.5 * (self.d * (1 + _LOG_2PI) - logdet)
+
+    @staticmethod
+    def _precision_cholesky(lam: Array) -> Array:
+        """The Cholesky factor of the precision Σ⁻¹ = −(Λ + Λᵀ) (η₂ = Λ)."""
+        return jnp.linalg.cholesky(-(lam + lam.T))
 
     @property
     def natural_domain(self) -> domains.Domain:
