@@ -15,7 +15,7 @@ from typing import Any, ClassVar, final
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import gammaln
+from jax.scipy.special import digamma, gammaln
 
 from expfam import _domains as domains
 from expfam._families._common import as_float
@@ -100,6 +100,28 @@ def _check_real(family: str, name: str, value: Any, *, positive: bool) -> float:
     return float(value)
 
 
+def _gamma_entropy_shape_part(k: Array) -> Array:
+    """log Γ(k) + (1 − k) ψ(k) + k: the shape's part of the gamma entropy.
+
+    Its terms grow like k log k while it grows like ½ log k: for large k it
+    is the series ½ log(2πe k) − 1/(3k) − 1/(12k²) − 1/(90k³) + 1/(120k⁴)
+    (Stirling's for log Γ and ψ, combined), taken from k = 16 in float32 and
+    k = 256 in float64, where the omitted O(k⁻⁵) is below rounding (2e-16
+    relative at 256) and the direct form's error has begun to grow. (The
+    direct form put float32 Gamma(shape 10^6) entropies 4 % off, and 10^8's
+    at 0 for 10.6.)
+    """
+    switch = 16.0 if jnp.finfo(jnp.result_type(k)).bits < 64 else 256.0
+    small = jnp.minimum(k, switch)
+    direct = gammaln(small) + (1 - small) * digamma(small) + small
+    big = jnp.maximum(k, switch)
+    inv = 1 / big
+    series = 0.5 * jnp.log(2 * math.pi * math.e * big) - inv * (
+        1 / 3 + inv * (1 / 12 + inv * (1 / 90 - inv / 120))
+    )
+    return jnp.where(k < switch, direct, series)
+
+
 # --------------------------------------------------------------------------- #
 # Gamma, inverse gamma, chi-squared.
 # --------------------------------------------------------------------------- #
@@ -132,6 +154,10 @@ class Gamma(ExponentialFamily):
     def log_partition(self, eta: Array) -> Array:
         shape = eta[0] + 1
         return gammaln(shape) - shape * jnp.log(-eta[1])
+
+    def entropy(self, eta: Array) -> Array:
+        # k − log β + log Γ(k) + (1 − k) ψ(k), without its cancellation.
+        return _gamma_entropy_shape_part(eta[0] + 1) - jnp.log(-eta[1])
 
     @property
     def natural_domain(self) -> domains.Domain:
@@ -192,6 +218,12 @@ class InverseGamma(ExponentialFamily):
         shape = -eta[0] - 1
         return gammaln(shape) - shape * jnp.log(-eta[1])
 
+    def entropy(self, eta: Array) -> Array:
+        # α + log β + log Γ(α) − (1 + α) ψ(α): the gamma's shape part, less
+        # 2ψ(α) (of the size of log α, no cancellation).
+        alpha = -eta[0] - 1
+        return _gamma_entropy_shape_part(alpha) - 2 * digamma(alpha) + jnp.log(-eta[1])
+
     @property
     def natural_domain(self) -> domains.Domain:
         return domains.stack(domains.less_than(-1.0), domains.negative())
@@ -246,6 +278,10 @@ class ChiSquared(ExponentialFamily):
     def log_partition(self, eta: Array) -> Array:
         half_df = eta + 1
         return gammaln(half_df) + half_df * _LOG_2
+
+    def entropy(self, eta: Array) -> Array:
+        # The gamma's with shape k / 2 and rate ½.
+        return _gamma_entropy_shape_part(eta + 1) + _LOG_2
 
     def log_base_measure(self, x: Array) -> Array:
         return -0.5 * as_float(x)
