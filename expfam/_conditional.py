@@ -1111,11 +1111,12 @@ def _scoring_start(model: ConditionalModel, init: Any, result_type: type) -> PyT
     structure and shapes (where the model knows them: a GLM, or a Conditional
     with ``init_fn``). Half-precision parameters are taken in float32."""
     if isinstance(init, result_type):
-        if init.family is not None and init.family != model:
+        previous: Any = init
+        if previous.family is not None and previous.family != model:
             raise _model_error(
-                model, f"fisher_scoring: init is a result of {init.family!r}"
+                model, f"fisher_scoring: init is a result of {previous.family!r}"
             )
-        init = init.params
+        init = previous.params
     leaves = jax.tree_util.tree_leaves(init)
     if not leaves or not all(
         jnp.issubdtype(jnp.result_type(leaf), jnp.inexact) for leaf in leaves

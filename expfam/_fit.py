@@ -40,7 +40,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from expfam import _stats
 from expfam._conditional import ConditionalModel
 from expfam._dtypes import leaf_dtype, to_device
-from expfam._family import ExponentialFamily, _overrides
+from expfam._family import ExponentialFamily, _all_finite, _overrides
 from expfam._tree import tree_scale, tree_sub, tree_vdot
 from expfam._validation import family_error, is_concrete, key_problem
 
@@ -186,12 +186,6 @@ def _objective_parts(
 _HALVINGS = 30
 
 
-def _tree_all_finite(tree: PyTree) -> jax.Array:
-    """Whether every leaf of ``tree`` is finite everywhere (a traced bool)."""
-    leaves = jax.tree_util.tree_leaves(tree)
-    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
-
-
 def _select(accept: jax.Array, new: PyTree, old: PyTree) -> PyTree:
     """``new`` where ``accept``, else ``old``, leaf by leaf: a select, not
     arithmetic, so a rejected ``new`` full of NaN or inf leaves no trace."""
@@ -215,7 +209,7 @@ def _finite_step(
     def finite(candidate: PyTree) -> jax.Array:
         eta = family.natural_domain.forward(candidate)
         value, grad = jax.value_and_grad(family.log_partition)(eta)
-        return _tree_all_finite((eta, value, grad)) & family._contains(eta)
+        return _all_finite((eta, value, grad)) & family._contains(eta)
 
     dtype = jax.tree_util.tree_leaves(z)[0].dtype
     ts = 0.5 ** jnp.arange(_HALVINGS, dtype=dtype)
@@ -234,7 +228,7 @@ def _finite_update(z: PyTree, updates: PyTree) -> tuple[PyTree, jax.Array]:
     """(z + updates, True), or (z, False) where z + updates is not finite
     (conditional models)."""
     new = optax.apply_updates(z, updates)
-    accepted = _tree_all_finite(new)
+    accepted = _all_finite(new)
     return _select(accepted, new, z), accepted
 
 
@@ -679,8 +673,10 @@ def _same_model(
     """Whether a result of fitting ``a`` may start a fit of ``b``: the same
     family, or conditional models of one kind over the same response family
     (a GLM's penalty C may differ: a warm start)."""
-    if isinstance(a, ConditionalModel) or isinstance(b, ConditionalModel):
+    if isinstance(a, ConditionalModel) and isinstance(b, ConditionalModel):
         return type(a) is type(b) and bool(a.family == b.family)
+    if isinstance(a, ConditionalModel) or isinstance(b, ConditionalModel):
+        return False
     return a is b or bool(a == b)
 
 

@@ -91,14 +91,14 @@ def weighted_sums(
     def plain() -> PyTree:
         return _SumPlan(family.sufficient_statistics, xs, weights).totals()
 
-    def centered() -> PyTree:
-        moved, statistics = family._centered_batch(xs, center)
+    def centered(c: jax.Array) -> PyTree:
+        moved, statistics = family._centered_batch(xs, c)
         return _SumPlan(statistics, moved, weights).totals()
 
     if center is None:
         totals = plain()
     else:
-        totals = lax.cond(jnp.any(center != 0), centered, plain)
+        totals = lax.cond(jnp.any(center != 0), centered, lambda _: plain(), center)
     if weights is None:
         count = jnp.asarray(xs.shape[0], leaf_dtype(totals))
     else:
