@@ -501,7 +501,10 @@ class ExponentialFamily(abc.ABC):
         if fast is not None:
             # Checks, ū and the inverse in one compiled program; on any failure
             # the checked path below names the problem.
-            eta, ok = _fused_mle(self, *fast)
+            eta, ok, far = _fused_mle(self, *fast)
+            ok, far = jax.device_get((ok, far))  # one transfer for both flags
+            if far:  # a location large against the spread: centre
+                eta, ok, _ = _fused_mle(self, *fast, True)
             if bool(ok):
                 return eta
         u_bar, center = self._average_sufficient_statistics(xs, weights, centered=True)
@@ -828,12 +831,23 @@ def _checked_average(
     return u_bar, ok
 
 
-@functools.partial(jax.jit, static_argnums=0)
+@functools.partial(jax.jit, static_argnums=(0, 3))
 def _fused_mle(
-    family: ExponentialFamily, xs: tuple[Array, ...], weights: tuple | None
-) -> tuple[PyTree, Array]:
-    """(η̂, ok): the MLE and whether every check passed, in one program."""
+    family: ExponentialFamily,
+    xs: tuple[Array, ...],
+    weights: tuple | None,
+    centered: bool = False,
+) -> tuple[PyTree, Array, Array]:
+    """(η̂, ok, far): the MLE, whether every check passed, and whether the
+    family's centre of the data is away from 0 (``_mle_center``), in one
+    program. ``centered`` sums about that centre; the plain program only
+    reports ``far``, so the centred one is compiled and run only for data
+    that need it (the centred sums cost the multivariate normal a copy of
+    the batch before its matrix product)."""
     center = family._mle_center(xs[0])
+    far = jnp.asarray(False) if center is None else jnp.any(center != 0)
+    if not centered:
+        center = None
     u_bar, ok = _checked_average(family, xs, weights, center)
     if center is None:
         eta = family.natural_parameters(u_bar)
@@ -841,7 +855,7 @@ def _fused_mle(
         eta = family._natural_from_centered(u_bar, center)
     ok &= _all_finite(u_bar)
     ok &= family.natural_domain.contains(eta)
-    return eta, ok
+    return eta, ok, far
 
 
 @functools.partial(jax.jit, static_argnums=0)

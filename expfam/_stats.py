@@ -84,21 +84,12 @@ def weighted_sums(
     move outside the sum, products of two data-dependent factors become one
     contraction over the batch, so the per-sample statistics are never stacked.
     With a ``center`` c, the sums are of the family's centred statistics
-    (``_centered_batch``: the batch moved by −c and the statistics over it);
-    c = 0 takes the plain sums, which are the same, at run time.
+    (``_centered_batch``: the batch moved by −c and the statistics over it).
     """
-
-    def plain() -> PyTree:
-        return _SumPlan(family.sufficient_statistics, xs, weights).totals()
-
-    def centered(c: jax.Array) -> PyTree:
-        moved, statistics = family._centered_batch(xs, c)
-        return _SumPlan(statistics, moved, weights).totals()
-
-    if center is None:
-        totals = plain()
-    else:
-        totals = lax.cond(jnp.any(center != 0), centered, lambda _: plain(), center)
+    statistics = family.sufficient_statistics
+    if center is not None:
+        xs, statistics = family._centered_batch(xs, center)
+    totals = _SumPlan(statistics, xs, weights).totals()
     if weights is None:
         count = jnp.asarray(xs.shape[0], leaf_dtype(totals))
     else:
@@ -598,6 +589,8 @@ def chunked_average(
             check(chunk, weights, index)
         if centered and index == 0:
             center = family._mle_center(to_device(chunk))
+            if center is not None and not np.any(np.asarray(center)):
+                center = None  # near 0 already: the plain sums
         size = rows if rows is not None else _next_power_of_two(chunk.shape[0])
         if weights is None and chunk.shape[0] == size:
             sums, n = _chunk_sums(family, to_device(chunk), None, center)

@@ -87,10 +87,11 @@ class _LocationMoments:
         # value, so that identical observations centre to exact zeros (and
         # mle raises, as the MLE does not exist) rather than to rounding.
         c = t[jnp.argmin(jnp.sum(deviation**2, axis=tuple(range(1, t.ndim))))]
-        # Centring costs time (the moved batch feeds a matrix product
-        # unfused: MultivariateNormal(10) on 10^6 rows 27 -> 110 ms), so it
-        # is taken only where E[t²] − E[t]² would lose more than a digit:
-        # c² > 16 × the head's spread². Elsewhere c = 0: the plain sums.
+        # Centring costs time (the moved batch feeds the multivariate
+        # normal's matrix product unfused: MVN(10) on 10^6 rows 27 -> 110 ms),
+        # so it is taken only where E[t²] − E[t]² would lose more than a
+        # digit: c² > 16 × the head's spread². Elsewhere c = 0, and mle runs
+        # the plain sums (it compiles the centred ones only when c ≠ 0).
         far = jnp.any(c * c > 16 * jnp.mean(deviation**2, axis=0))
         return jnp.where(far, c, jnp.zeros_like(c))
 
