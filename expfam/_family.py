@@ -277,8 +277,10 @@ class ExponentialFamily(abc.ABC):
         ``_centered_batch(xs, c)`` as the batch moved by −c (an elementwise
         map, which XLA fuses into the sums) with the statistics to sum over it,
         and ``_natural_from_centered(mu_c, c)`` as the η of the original data
-        from their average. ``mle`` then sums the centred statistics, in the
-        same single pass. Default: None (u is averaged as it is).
+        from their average. A c of zeros says the plain sums are accurate
+        enough: ``mle``'s one-pass program reports whether c ≠ 0, and only
+        then is a second program, summing the centred statistics in one pass
+        too, compiled and run. Default: None (u is averaged as it is).
         """
         del xs
         return None
@@ -404,9 +406,9 @@ class ExponentialFamily(abc.ABC):
     def _average_sufficient_statistics(
         self, xs: Any, weights: Any, *, centered: bool = False
     ) -> tuple[PyTree, Array | None]:
-        """(ū, None), or with ``centered`` (ū_c, c): the average of
-        ``_centered_statistics`` about the centre c (see ``_mle_center``),
-        where the family has one."""
+        """(ū, None), or with ``centered`` (ū_c, c): the average of the
+        family's centred statistics about its centre c of the data (see
+        ``_mle_center``), where the family has one."""
         xs, weights = self._list_as_batch(xs, weights)
         fast = self._one_program_input(xs, weights)
         if fast is not None:

@@ -67,8 +67,8 @@ class _LocationMoments:
     t(x) (x for the normals, log x for the log-normal; t tᵀ is t² for scalars).
 
     The average of u is taken about c, the t of the row nearest the mean of
-    the first ``_CENTER_ROWS``: u(t − c) instead of u(t), in the same pass,
-    so the variance E[(t − c)²] − E[t − c]² no longer cancels a location that
+    the first ``_CENTER_ROWS``: u(t − c) instead of u(t), in one pass, so
+    the variance E[(t − c)²] − E[t − c]² no longer cancels a location that
     is large against the spread (float32 data 1e4 + N(0, 1) gave variances
     up to 21x too large, or no estimate). Moving the data by c maps η to
     (η₁ − (η₂ + η₂ᵀ) c, η₂).
