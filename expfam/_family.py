@@ -41,6 +41,7 @@ from expfam._tree import same_structure, tree_sub, tree_vdot
 from expfam._validation import (
     describe_value,
     family_error,
+    hashable_problem,
     is_concrete,
     key_problem,
     real_dtype_problem,
@@ -82,6 +83,7 @@ def _wrap(fn: Callable) -> Callable:
         problem = key_problem(arguments.get("key"))
         if problem is not None:
             raise family_error(self, f"{fn.__name__}: {problem}")
+        self._require_hashable()
         if "shape" in arguments:
             shape = _as_shape(arguments["shape"])
             if shape is None:
@@ -400,6 +402,7 @@ class ExponentialFamily(abc.ABC):
         """
         # Concrete data closed over inside jit is checked and reduced now, and
         # ū enters the traced program as a constant; traced data is traced.
+        self._require_hashable()
         with jax.ensure_compile_time_eval():
             return self._average_sufficient_statistics(xs, weights)[0]
 
@@ -494,6 +497,7 @@ class ExponentialFamily(abc.ABC):
         ``ValueError`` when ū lies on the boundary of the mean domain (e.g. all
         coin tosses heads), where no maximum exists.
         """
+        self._require_hashable()
         with jax.ensure_compile_time_eval():  # as in average_sufficient_statistics
             return self._mle(xs, weights)
 
@@ -678,6 +682,11 @@ class ExponentialFamily(abc.ABC):
                 self._check_support(name, x)
             return x
         raise AssertionError(kind)
+
+    def _require_hashable(self) -> None:
+        problem = hashable_problem(self)
+        if problem is not None:
+            raise ValueError(f"{type(self).__name__}: the family {problem}")
 
     def _require_real(self, name: str, value: Any) -> None:
         """A ValueError naming ``name`` where ``value`` is not real numbers."""

@@ -42,7 +42,12 @@ from expfam._conditional import ConditionalModel
 from expfam._dtypes import leaf_dtype, to_device
 from expfam._family import ExponentialFamily, _all_finite, _overrides
 from expfam._tree import tree_scale, tree_sub, tree_vdot
-from expfam._validation import family_error, is_concrete, key_problem
+from expfam._validation import (
+    family_error,
+    hashable_problem,
+    is_concrete,
+    key_problem,
+)
 
 PyTree = Any
 
@@ -630,10 +635,7 @@ def _stops(value: Any) -> bool:
 def _unconstrained(family: ExponentialFamily, eta: Any) -> Any:
     """z = f⁻¹(η) (η default: ``default_natural()``), compiled once per family:
     op by op, a matrix domain's inverse is dozens of small dispatches."""
-    try:
-        return _unconstrained_jit(family, eta)
-    except TypeError:  # an unhashable user family
-        return _unconstrained_eager(family, eta)
+    return _unconstrained_jit(family, eta)  # families are hashable (fit checks)
 
 
 def _unconstrained_eager(family: ExponentialFamily, eta: Any) -> Any:
@@ -865,6 +867,8 @@ def fit(
             "expfam.fit: the first argument must be a family or a conditional "
             f"model instance (e.g. ef.Normal()), got {family!r}"
         )
+    if (problem := hashable_problem(family)) is not None:
+        raise ValueError(f"fit: {type(family).__name__}: the family {problem}")
     optimizer = _DEFAULT_OPTIMIZER if optimizer is None else optimizer
     if not all(callable(getattr(optimizer, f, None)) for f in ("init", "update")):
         raise family_error(

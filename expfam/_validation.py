@@ -49,6 +49,21 @@ def family_error(family: Any, message: str) -> ValueError:
     return ValueError(f"{family!r}: {message}")
 
 
+def hashable_problem(owner: Any) -> str | None:
+    """Why ``owner`` (a family or model) cannot key expfam's compiled
+    functions, or None: they are cached per family, which must be hashable."""
+    try:
+        hash(owner)
+    except TypeError as error:
+        return (
+            f"is not hashable ({error}): expfam compiles a family's functions "
+            "once and keys them by the family, so a family must be hashable: a "
+            "frozen dataclass whose fields are hashable (tuples and floats, not "
+            "arrays or lists), or a class with __hash__ and __eq__"
+        )
+    return None
+
+
 def key_problem(key: Any) -> str | None:
     """Why ``key`` cannot be a ``jax.random`` key (an int seed), or None."""
     if isinstance(key, (int, np.integer)):

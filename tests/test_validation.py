@@ -249,3 +249,38 @@ def test_sequences_as_natural_parameters():
         np.testing.assert_allclose(ours, theirs)
     with pytest.raises(ValueError, match=r"Normal\(\): eta=.*not a natural parameter"):
         normal.mean_parameters([0.0, 0.5])
+
+
+def test_an_unhashable_family_is_named():
+    # A frozen dataclass with an array field cannot key jit's caches: JAX's
+    # "Non-hashable static arguments" (from mle) or nothing (fit's dead
+    # fallback) before; now one ValueError that says what to do.
+    import dataclasses
+
+    @dataclasses.dataclass(frozen=True)
+    class Shifted(ef.ExponentialFamily):
+        offsets: object = None
+
+        def sufficient_statistics(self, x):
+            return jnp.stack([x, x * x])
+
+        def log_partition(self, eta):
+            return -(eta[0] ** 2) / (4 * eta[1]) - 0.5 * jnp.log(-2 * eta[1])
+
+        @property
+        def natural_domain(self):
+            return ef.domains.stack(ef.domains.real(), ef.domains.negative())
+
+    family = Shifted(offsets=np.ones(2))
+    xs = np.random.default_rng(0).normal(size=50)
+    eta = jnp.array([0.0, -0.5])
+    for call in (
+        lambda: family.mle(xs),
+        lambda: family.log_prob(eta, 0.3),
+        lambda: family.residual(eta, xs),
+        lambda: ef.fit(family, xs, num_steps=2),
+    ):
+        with pytest.raises(
+            ValueError, match=r"Shifted.*not hashable.*frozen dataclass"
+        ):
+            call()
