@@ -620,6 +620,12 @@ def _resolve_devices(family: Any, devices: Any) -> list:
     )
 
 
+def _is_int(value: Any) -> bool:
+    """A Python or numpy integer (``np.int64(64)`` from array arithmetic
+    included), not a bool."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
 def _stops(value: Any) -> bool:
     """Whether a callback's return value asks to stop: a true boolean-like
     scalar (True, ``np.True_``, a 0-d bool or integer array, a nonzero int).
@@ -879,16 +885,22 @@ def fit(
     if (problem := key_problem(key)) is not None:
         raise family_error(family, f"fit: {problem}")
     key = jax.random.key(0) if key is None else key
-    if not (isinstance(chunk, int) and chunk >= 1):
+    if not (_is_int(chunk) and chunk >= 1):
         raise family_error(family, f"fit: chunk={chunk!r} must be an int >= 1")
-    if tol is not None and not float(tol) >= 0:
-        raise family_error(family, f"fit: tol={tol!r} must be >= 0, or None")
-    if not (isinstance(batch_size, int) and batch_size >= 1):
+    if tol is not None and not (
+        np.ndim(tol) == 0
+        and np.issubdtype(np.asarray(tol).dtype, np.number)
+        and not isinstance(tol, (bool, np.bool_))
+        and float(tol) >= 0
+    ):
+        raise family_error(family, f"fit: tol={tol!r} must be a number >= 0, or None")
+    if not (_is_int(batch_size) and batch_size >= 1):
         raise family_error(
             family, f"fit: batch_size={batch_size!r} must be an int >= 1"
         )
-    if not (isinstance(num_steps, int) and num_steps >= 0):
+    if not (_is_int(num_steps) and num_steps >= 0):
         raise family_error(family, f"fit: num_steps={num_steps!r} must be an int >= 0")
+    chunk, batch_size, num_steps = int(chunk), int(batch_size), int(num_steps)
     tol_value = -math.inf if tol is None else float(tol)
     device_list = _resolve_devices(family, devices)
     if not device_list:

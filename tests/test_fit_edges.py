@@ -263,3 +263,18 @@ def test_a_boolean_like_true_from_the_callback_stops_the_fit(stop):
         callback=callback,
     )
     assert seen == [10, 20] and result.num_steps == 20
+
+
+def test_numpy_integers_are_counts_and_strings_are_not_tolerances():
+    # np.int64 (from array arithmetic) was refused as batch_size, num_steps
+    # and chunk, while tol="1e-3" was accepted.
+    normal = ef.Normal()
+    xs = np.random.default_rng(0).normal(size=64).astype(np.float32)
+    plain = ef.fit(normal, xs, batch_size=16, num_steps=5, chunk=5)
+    numpy = ef.fit(
+        normal, xs, batch_size=np.int64(16), num_steps=np.int32(5), chunk=np.int64(5)
+    )
+    np.testing.assert_array_equal(numpy.natural, plain.natural)
+    for bad in ("1e-3", True, [1e-3]):
+        with pytest.raises(ValueError, match=r"Normal.*tol="):
+            ef.fit(normal, xs, num_steps=1, tol=bad)
