@@ -178,8 +178,8 @@ def test_fit_and_solver_arguments_are_checked():
     for kwargs, what in [
         (dict(optimizer="adam"), "not an optax GradientTransformation"),
         (dict(key=0), "not a JAX PRNG key"),
-        (dict(tol=-1.0), "tol=-1.0 must be >= 0"),
-        (dict(tol=float("nan")), "tol=nan must be >= 0"),
+        (dict(tol=-1.0), "tol=-1.0 must be a number >= 0"),
+        (dict(tol=float("nan")), "tol=nan must be a number >= 0"),
         (dict(chunk=0), "chunk=0 must be an int >= 1"),
         (dict(devices=[]), "selects no device"),
     ]:
