@@ -343,7 +343,11 @@ class GLM(ConditionalModel):
     vectors w_0 … w_{k−1} of its symmetric softmax; at its optimum they sum to
     zero, so the equivalent penalty on W (w_j − w_{k−1}) is
     Σ_{j<k} ‖W_j − W̄‖²/(2C) with W_{k−1} = 0 and W̄ the mean over the k
-    classes (per feature). ``C=None`` (default): no penalty.
+    classes (per feature). With two classes scikit-learn fits the binary
+    model instead (one vector w, penalty ‖w‖²/(2C)): ``Bernoulli`` with ``C``
+    is ``LogisticRegression(C=C)``, while ``Categorical(2)`` with ``C`` is
+    the symmetric form, penalty ‖w‖²/(4C), i.e. ``LogisticRegression(C=2C)``.
+    ``C=None`` (default): no penalty.
 
     Args:
       family: one of the families above (for other families write a
