@@ -364,31 +364,40 @@ def _importance_normalization(
     chol = np.linalg.cholesky(cov)
     nu = 5.0
     rng = np.random.default_rng(0)
-    z = rng.standard_normal((n, dim))
-    g = rng.chisquare(nu, size=(n, 1)) / nu
-    proposal = mean + (z / np.sqrt(g)) @ chol.T
-    # log density of the multivariate Student-t proposal
-    sol = np.linalg.solve(chol, (proposal - mean).T).T
-    maha = np.sum(sol**2, axis=1)
-    log_q = (
-        math.lgamma((nu + dim) / 2)
-        - math.lgamma(nu / 2)
-        - 0.5 * dim * math.log(nu * math.pi)
-        - np.sum(np.log(np.diag(chol)))
-        - 0.5 * (nu + dim) * np.log1p(maha / nu)
-    )
     dtype = leaf_dtype(eta)
-    points = jax.vmap(family.from_free_coordinates)(jnp.asarray(proposal, dtype))
-    inside = np.asarray(jax.vmap(family.in_support)(points))
-    safe = jnp.where(
-        jnp.asarray(inside).reshape((-1,) + (1,) * len(family.event_shape)),
-        points,
-        xs[:1],
-    )
-    lp = np.asarray(log_prob(eta, safe), np.float64)
-    weights = np.where(inside, np.exp(np.where(inside, lp, -np.inf) - log_q), 0.0)
-    total = weights.mean()
-    stderr = weights.std(ddof=1) / math.sqrt(n)
+
+    def estimate(m: int) -> tuple[float, float]:
+        """The mass and its standard error from m Student-t proposals."""
+        z = rng.standard_normal((m, dim))
+        g = rng.chisquare(nu, size=(m, 1)) / nu
+        proposal = mean + (z / np.sqrt(g)) @ chol.T
+        # log density of the multivariate Student-t proposal
+        sol = np.linalg.solve(chol, (proposal - mean).T).T
+        maha = np.sum(sol**2, axis=1)
+        log_q = (
+            math.lgamma((nu + dim) / 2)
+            - math.lgamma(nu / 2)
+            - 0.5 * dim * math.log(nu * math.pi)
+            - np.sum(np.log(np.diag(chol)))
+            - 0.5 * (nu + dim) * np.log1p(maha / nu)
+        )
+        points = jax.vmap(family.from_free_coordinates)(jnp.asarray(proposal, dtype))
+        inside = np.asarray(jax.vmap(family.in_support)(points))
+        safe = jnp.where(
+            jnp.asarray(inside).reshape((-1,) + (1,) * len(family.event_shape)),
+            points,
+            xs[:1],
+        )
+        lp = np.asarray(log_prob(eta, safe), np.float64)
+        weights = np.where(inside, np.exp(np.where(inside, lp, -np.inf) - log_q), 0.0)
+        return float(weights.mean()), float(weights.std(ddof=1) / math.sqrt(m))
+
+    total, stderr = estimate(n)
+    if not np.isfinite(total) or stderr > 0.05:
+        # Heavy weights (a density that grows without bound at the support's
+        # edge, such as a Wishart with few degrees of freedom at its default
+        # η): once more with 5× the proposals before calling it inconclusive.
+        total, stderr = estimate(5 * n)
     if not np.isfinite(total) or stderr > 0.05:
         report.fail(
             "normalized",
