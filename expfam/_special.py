@@ -14,14 +14,17 @@ needs at every order.
 
 from __future__ import annotations
 
+import math
+
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import digamma
+from jax.scipy.special import digamma, gammaln
 
 Array = jax.Array
 
 __all__ = [
     "EULER_GAMMA",
+    "gamma_entropy_part",
     "inverse_digamma",
     "log_minus_digamma",
     "sigmoid",
@@ -111,3 +114,27 @@ def softplus(x: Array) -> Array:
 def _softplus_jvp(primals, tangents):
     (x,), (dx,) = primals, tangents
     return softplus(x), sigmoid(x) * dx
+
+
+def gamma_entropy_part(k: Array) -> Array:
+    """G(k) = log Γ(k) + (1 − k) ψ(k) + k: the shape's part of the gamma
+    entropy, and with it the beta's and Dirichlet's, Σ G(α_j) − G(α₀) −
+    (K − 1) ψ(α₀).
+
+    Its terms grow like k log k while it grows like ½ log k: for large k it
+    is the series ½ log(2πe k) − 1/(3k) − 1/(12k²) − 1/(90k³) + 1/(120k⁴)
+    (Stirling's for log Γ and ψ, combined), taken from k = 16 in float32 and
+    k = 256 in float64, where the omitted O(k⁻⁵) is below rounding (2e-16
+    relative at 256) and the direct form's error has begun to grow. (The
+    direct form put float32 Gamma(shape 10^6) entropies 4 % off, and 10^8's
+    at 0 for 10.6.)
+    """
+    switch = 16.0 if jnp.finfo(jnp.result_type(k)).bits < 64 else 256.0
+    small = jnp.minimum(k, switch)
+    direct = gammaln(small) + (1 - small) * digamma(small) + small
+    big = jnp.maximum(k, switch)
+    inv = 1 / big
+    series = 0.5 * jnp.log(2 * math.pi * math.e * big) - inv * (
+        1 / 3 + inv * (1 / 12 + inv * (1 / 90 - inv / 120))
+    )
+    return jnp.where(k < switch, direct, series)

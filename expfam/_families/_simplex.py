@@ -20,7 +20,7 @@ from expfam import _domains as domains
 from expfam._families._common import as_float
 from expfam._family import ExponentialFamily
 from expfam._newton import default_tolerance
-from expfam._special import inverse_digamma, trigamma
+from expfam._special import gamma_entropy_part, inverse_digamma, trigamma
 
 Array = jax.Array
 
@@ -39,6 +39,20 @@ _MAX_ITERATIONS = 50
 def _log_multivariate_beta(alpha: Array) -> Array:
     """log B(α) = Σᵢ log Γ(αᵢ) − log Γ(Σᵢ αᵢ) over the last axis."""
     return jnp.sum(gammaln(alpha), axis=-1) - gammaln(jnp.sum(alpha, axis=-1))
+
+
+def _dirichlet_entropy(alpha: Array) -> Array:
+    """H = log B(α) + (α₀ − K) ψ(α₀) − Σ (α_j − 1) ψ(α_j), α₀ = Σ α_j, as
+    Σ G(α_j) − G(α₀) − (K − 1) ψ(α₀) with G the gamma entropy's shape part
+    (:func:`expfam._special.gamma_entropy_part`): the direct form cancels
+    terms of size α log α (float32 Beta(10^6, 1): 6 % off)."""
+    total = jnp.sum(alpha, axis=-1)
+    k = alpha.shape[-1]
+    return (
+        jnp.sum(gamma_entropy_part(alpha), axis=-1)
+        - gamma_entropy_part(total)
+        - (k - 1) * digamma(total)
+    )
 
 
 def _concentration_guess(mean_log: Array) -> Array:
@@ -160,6 +174,9 @@ class Beta(ExponentialFamily):
     def log_partition(self, eta: Array) -> Array:
         return _log_multivariate_beta(eta + 1)
 
+    def entropy(self, eta: Array) -> Array:
+        return _dirichlet_entropy(eta + 1)
+
     @property
     def natural_domain(self) -> domains.Domain:
         return domains.stack(domains.greater_than(-1.0), domains.greater_than(-1.0))
@@ -223,6 +240,9 @@ class Dirichlet(ExponentialFamily):
 
     def log_partition(self, eta: Array) -> Array:
         return _log_multivariate_beta(eta + 1)
+
+    def entropy(self, eta: Array) -> Array:
+        return _dirichlet_entropy(eta + 1)
 
     @property
     def natural_domain(self) -> domains.Domain:
