@@ -73,10 +73,18 @@ def _log_i0_of_square(s: Array) -> Array:
     return jnp.where(s < _SERIES_S, series, _log_i0(jnp.sqrt(big)))
 
 
+def _in_tail(kappa: Array) -> Array:
+    """Whether 1 − A₁(κ) is its asymptotic series to rounding: from
+    κ = 2 eps^(−1/4) (107 in float32, 1.6e4 in float64), where the series'
+    first omitted term, O(κ⁻⁵), is below it."""
+    eps = jnp.finfo(jnp.result_type(kappa)).eps
+    return kappa > 2 / jnp.sqrt(jnp.sqrt(eps))
+
+
 def _bessel_ratio_tail(kappa: Array) -> Array:
     """1 − A₁(κ) from its asymptotic series 1/(2κ) + 1/(8κ²) + 1/(8κ³) +
-    25/(128κ⁴) (the integral of :func:`_bessel_ratio_slope`'s series); the
-    first omitted term is O(κ⁻⁵), so for κ ≥ 1/√eps it is exact to rounding."""
+    25/(128κ⁴) (the integral of :func:`_bessel_ratio_slope`'s series); exact
+    to rounding where :func:`_in_tail`, and finite for every κ > 0."""
     inv = 1 / kappa
     return inv * (1 / 2 + inv * (1 / 8 + inv * (1 / 8 + inv * 25 / 128)))
 
@@ -88,10 +96,11 @@ def _bessel_ratio_inverse(r: Array, iterations: int = 4) -> Array:
     2r + r³ + 5r⁵/6 for r < 0.53, −0.4 + 1.39 r + 0.43 / (1 − r) for
     r < 0.85, 1 / (r³ − 4r² + 3r) beyond; then runs Newton's method with
     A₁′(κ) (:func:`_bessel_ratio_slope`), which reaches float64 precision in
-    three steps over the whole range (four are taken). From κ = 1/√eps on,
-    A₁(κ) rounds to within a few ulps of 1 and A₁(κ) − r is noise, so the
-    steps solve 1 − A₁(κ) = 1 − r with the tail's series
-    (:func:`_bessel_ratio_tail`) instead. Fixed steps, so it jits and vmaps.
+    three steps over the whole range (four are taken). In the tail
+    (:func:`_in_tail`) A₁(κ) rounds to within a few ulps of 1 and A₁(κ) − r
+    is noise, so there the steps solve 1 − A₁(κ) = 1 − r with the tail's
+    series (:func:`_bessel_ratio_tail`) instead: 1 − r is exact. Fixed
+    steps, so it jits and vmaps.
 
     Returns NaN for r < 0 and for 1 − r ≤ 4 eps: an r that close to 1 is a
     point mass to within rounding (identical angles give r = 1 up to a few
@@ -106,11 +115,11 @@ def _bessel_ratio_inverse(r: Array, iterations: int = 4) -> Array:
     mid = -0.4 + 1.39 * r_safe + 0.43 / (1 - r_safe)
     high = 1 / (r_safe * s_safe * (3 - r_safe))
     kappa = jnp.where(r_safe < 0.53, low, jnp.where(r_safe < 0.85, mid, high))
-    tail = kappa > 1 / jnp.sqrt(eps)
     for _ in range(iterations):
         k_safe = jnp.maximum(kappa, jnp.finfo(kappa.dtype).tiny)
         a = _bessel_ratio(k_safe)
         # A₁ − r, or, in the tail, (1 − r) − (1 − A₁).
+        tail = _in_tail(k_safe)
         gap = jnp.where(tail, s_safe - _bessel_ratio_tail(k_safe), a - r_safe)
         kappa = jnp.where(r_safe > 0, kappa - gap / _bessel_ratio_slope(k_safe, a), 0.0)
     return jnp.where(ok, kappa, jnp.nan)
@@ -205,19 +214,14 @@ class VonMises(ExponentialFamily):
     def entropy(self, eta: Array) -> Array:
         # H = log 2π I₀(κ) − κ A₁(κ) = log 2π + log i0e(κ) + κ (1 − A₁(κ)):
         # the generic A − ⟨η, μ⟩ subtracts κ A₁ ≈ κ from κ (float32 κ = 1e8
-        # gave −16 for −7.79). 1 − A₁ is the tail series where that is exact
-        # to rounding, and near η = 0 H is its series in s = κ²,
+        # gave −16 for −7.79). Near η = 0 H is its series in s = κ²,
         # log 2π − s/4 + 3s²/64, so its gradient stays finite there.
         s = jnp.sum(eta * eta)
         positive = s > _SERIES_S
         kappa = jnp.sqrt(jnp.where(positive, s, 1.0))
-        eps = jnp.finfo(kappa.dtype).eps
-        tail = kappa > 2 / jnp.sqrt(jnp.sqrt(eps))  # 1 − A₁'s series is exact
         gap = jnp.where(
-            tail,
-            _bessel_ratio_tail(jnp.where(tail, kappa, 1.0)),
-            1 - _bessel_ratio(kappa),
-        )
+            _in_tail(kappa), _bessel_ratio_tail(kappa), 1 - _bessel_ratio(kappa)
+        )  # 1 − A₁(κ)
         far = _LOG_2PI + jnp.log(i0e(kappa)) + kappa * gap
         small = jnp.minimum(s, _SERIES_S)
         near = _LOG_2PI - small / 4 + 3 * small * small / 64
