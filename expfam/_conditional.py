@@ -512,10 +512,9 @@ class _System:
         they can share their passes over the data.
       step: (point, Δθ) -> what a move along Δθ needs (Δθ, or (Δθ, Δη)).
       move: (point, step, t) -> the point at θ + tΔθ.
-      trial: (point, step, t) -> (the objective at θ + tΔθ, the move's
-        largest relative change of η, t max_i |Δη_i| / (1 + |η_i|) over
-        samples and components, Δη = J Δθ); together because a canonical GLM
-        reads the same η and Δη for both, in one pass.
+      travel: (point, step) -> the move's largest relative change of η per
+        unit step, max_i |Δη_i| / (1 + |η_i|) over samples and components,
+        Δη = J Δθ.
     """
 
     point: _PointAt
@@ -524,7 +523,7 @@ class _System:
     scored: Callable[[Any], tuple[Array, Array]]
     step: Callable[[Any, Array], Any]
     move: Callable[[Any, Any, Array], Any]
-    trial: Callable[[Any, Any, Array], tuple[Array, Array]]
+    travel: Callable[[Any, Any], Array]
 
 
 def _relative_change(eta: Array, delta: Array) -> Array:
@@ -590,10 +589,6 @@ def _generic_system(
     def score(theta: Array) -> Array:
         return -jax.grad(objective)(theta)
 
-    def trial(theta: Array, delta: Array, t: Array) -> tuple[Array, Array]:
-        change = _relative_change(*jax.jvp(etas, (theta,), (delta,)))
-        return objective(theta + t * delta), t * change
-
     return _System(
         point=lambda theta, slopes_zero=False: theta,
         objective=objective,
@@ -601,7 +596,9 @@ def _generic_system(
         scored=lambda theta: (score(theta), information(theta)),
         step=lambda theta, delta: delta,
         move=lambda theta, delta, t: theta + t * delta,
-        trial=trial,
+        travel=lambda theta, delta: _relative_change(
+            *jax.jvp(etas, (theta,), (delta,))
+        ),
     )
 
 
@@ -694,10 +691,7 @@ def _canonical_system(
         scored=scored,
         step=lambda point, delta: (delta, linear(delta)),
         move=lambda point, step, t: (point[0] + t * step[0], point[1] + t * step[1]),
-        trial=lambda point, step, t: (
-            objective((point[0] + t * step[0], point[1] + t * step[1])),
-            t * _relative_change(point[1], step[1]),
-        ),
+        travel=lambda point, step: _relative_change(point[1], step[1]),
     )
 
 
@@ -806,18 +800,17 @@ def _newton(
         # decrement is at the objective's rounding floor, the objective can no
         # longer judge the step (float32 especially): a finite one is taken.
         def search(state):
-            i = state[0]
-            trial, travel = system.trial(point, move, halvings[i])
+            i, _, _ = state
+            trial = system.objective(system.move(point, move, halvings[i]))
             decrease = trial <= value - 1e-4 * halvings[i] * decrement
-            return i + 1, jnp.isfinite(trial) & (decrease | small), trial, travel
+            return i + 1, jnp.isfinite(trial) & (decrease | small), trial
 
         # A direction that is not finite (a singular matrix) is not searched.
         first = jnp.where(jnp.isfinite(decrement), 0, halvings.shape[0])
-        i, ok, trial, travel = jax.lax.while_loop(
-            lambda s: (s[0] < halvings.shape[0]) & ~s[1],
-            search,
-            (first, False, value, jnp.zeros((), dtype)),
+        i, ok, trial = jax.lax.while_loop(
+            lambda s: (s[0] < halvings.shape[0]) & ~s[1], search, (first, False, value)
         )
+        t = halvings[jnp.maximum(i - 1, 0)]
         values = values.at[step].set(value / n)
         norms = norms.at[step].set(jnp.linalg.norm(score) / n)
         # A small decrement alone does not mean the optimum is near: on
@@ -837,9 +830,10 @@ def _newton(
         # separable data r ~ 1 − 1/k, and δ itself must fall below √tol:
         # about 1000 steps. The first step, with no contraction seen, needs
         # δ ≤ √tol. (The decrements' ratio is no measure of r: on data with
-        # a class never observed they fall fast while η still runs.) δ comes
-        # from the line search's pass over η, at no extra pass.
-        travel = jnp.where(ok, travel, 0.0)
+        # a class never observed they fall fast while η still runs.) δ is t
+        # times the move's change per unit step, taken once per step (not in
+        # every trial of the line search).
+        travel = jnp.where(ok, t * system.travel(point, move), 0.0)
         ratio = jnp.minimum(travel / travel_before, 1.0)
         settled = (travel * jnp.where(jnp.isnan(ratio), 1.0, ratio) <= reuse_below) | (
             not settle
@@ -853,7 +847,7 @@ def _newton(
         # Where the search failed the point stays as it was: a select, since
         # moving by t = 0 would turn a direction that is not finite into
         # 0 · NaN = NaN parameters.
-        moved = system.move(point, move, halvings[jnp.maximum(i - 1, 0)])
+        moved = system.move(point, move, t)
         point = jax.tree_util.tree_map(lambda a, b: jnp.where(ok, a, b), moved, point)
         carry = (point, step + 1, done, converged, small, new_value, values, norms)
         return (*carry, factor, reuse_next, reuse, decrement, travel)
