@@ -45,7 +45,7 @@ from expfam._families._gamma import Gamma
 from expfam._families._gaussian import Normal
 from expfam._family import ExponentialFamily, _overrides, _support_mask
 from expfam._linalg import FULL_PRECISION, einsum, matmul
-from expfam._tree import same_structure, tree_sub, tree_vdot
+from expfam._tree import same_shapes, tree_sub, tree_vdot
 from expfam._validation import (
     describe_value,
     is_concrete,
@@ -86,6 +86,15 @@ class ConditionalModel(abc.ABC):
     @abc.abstractmethod
     def init(self, key: Array) -> PyTree:
         """Initial model parameters θ."""
+
+    def _parameter_template(self) -> PyTree | None:
+        """The structure and shapes (``ShapeDtypeStruct``s) of θ, from
+        ``init``; None for a model without default parameters (a
+        ``Conditional`` without ``init_fn``), whose θ only ``init=`` gives."""
+        try:
+            return jax.eval_shape(self.init, jax.random.key(0))
+        except ValueError:
+            return None
 
     # ---- derived, one observation ----------------------------------------- #
 
@@ -284,13 +293,9 @@ class Conditional(ConditionalModel):
         """z = the predictor's output as the unconstrained pytree."""
         out = self.predictor(params, x)
         template = _unconstrained_template(self.family)
-        leaves = jax.tree_util.tree_leaves(template)
-        same = same_structure(out, template) and all(
-            jnp.shape(a) == b.shape
-            for a, b in zip(jax.tree_util.tree_leaves(out), leaves, strict=True)
-        )
-        if same:
+        if same_shapes(out, template):
             return out
+        leaves = jax.tree_util.tree_leaves(template)
         size = sum(math.prod(leaf.shape) for leaf in leaves)
         if not (isinstance(out, (jax.Array, np.ndarray)) and out.shape == (size,)):
             raise _model_error(
@@ -1124,19 +1129,8 @@ def _scoring_start(model: ConditionalModel, init: Any, result_type: type) -> PyT
             f"fisher_scoring: init={describe_value(init)} is not floating-point "
             "parameters",
         )
-    if isinstance(model, GLM):
-        template = model._zeros()
-    elif getattr(model, "init_fn", None) is not None:
-        template = jax.eval_shape(model.init, jax.random.key(0))
-    else:
-        template = None
-    if template is not None and not (
-        same_structure(init, template)
-        and all(
-            jnp.shape(a) == jnp.shape(b)
-            for a, b in zip(leaves, jax.tree_util.tree_leaves(template), strict=True)
-        )
-    ):
+    template = model._parameter_template()
+    if template is not None and not same_shapes(init, template):
         shapes = jax.tree_util.tree_map(jnp.shape, template)
         raise _model_error(
             model,

@@ -41,7 +41,7 @@ from expfam import _stats
 from expfam._conditional import ConditionalModel
 from expfam._dtypes import leaf_dtype, to_device
 from expfam._family import ExponentialFamily, _all_finite, _overrides
-from expfam._tree import tree_scale, tree_sub, tree_vdot
+from expfam._tree import same_shapes, tree_scale, tree_sub, tree_vdot
 from expfam._validation import (
     family_error,
     hashable_problem,
@@ -661,17 +661,12 @@ def _shapes(tree: PyTree) -> tuple[Any, list[tuple[tuple[int, ...], Any]]]:
     return treedef, [(tuple(x.shape), jnp.dtype(x.dtype)) for x in leaves]
 
 
-def _parameter_shapes(
-    family: ExponentialFamily | ConditionalModel, key: jax.Array
-) -> PyTree | None:
+def _parameter_shapes(family: ExponentialFamily | ConditionalModel) -> PyTree | None:
     """The structure and shapes (``ShapeDtypeStruct``s) of the parameters the
-    fit optimizes: z for a family; ``model.init``'s for a conditional model,
-    or None where it has no default parameters to compare with."""
+    fit optimizes: z for a family; θ for a conditional model, or None where
+    it has no default parameters to compare with."""
     if isinstance(family, ConditionalModel):
-        try:
-            return jax.eval_shape(family.init, key)
-        except ValueError:  # no init_fn: init= is the only source
-            return None
+        return family._parameter_template()
     return jax.eval_shape(family.natural_domain.inverse, family.natural_shape)
 
 
@@ -700,20 +695,18 @@ def _resumed_state(
     family: ExponentialFamily | ConditionalModel,
     optimizer: optax.GradientTransformation,
     state: FitState,
-    key: jax.Array,
 ) -> FitState:
     """``state`` checked against ``family`` and fitted to ``optimizer``."""
     z = state.unconstrained
-    expected = _parameter_shapes(family, key)
-    if expected is not None:
+    expected = _parameter_shapes(family)
+    if expected is not None and not same_shapes(expected, z):
         (want_tree, want), (got_tree, got) = _shapes(expected), _shapes(z)
-        if want_tree != got_tree or [s for s, _ in want] != [s for s, _ in got]:
-            raise family_error(
-                family,
-                f"fit: init= holds parameters of structure {got_tree} with shapes "
-                f"{[s for s, _ in got]}, but this fit optimizes {want_tree} with "
-                f"shapes {[s for s, _ in want]}: a state of another family or model",
-            )
+        raise family_error(
+            family,
+            f"fit: init= holds parameters of structure {got_tree} with shapes "
+            f"{[s for s, _ in got]}, but this fit optimizes {want_tree} with "
+            f"shapes {[s for s, _ in want]}: a state of another family or model",
+        )
     opt_state = state.opt_state
     if not isinstance(family, ConditionalModel):
         old, new = leaf_dtype(z), leaf_dtype(family.natural_shape)
@@ -741,7 +734,7 @@ def _initial_state(
             )
         init = init.state
     if isinstance(init, FitState):
-        return _resumed_state(family, optimizer, init, key)
+        return _resumed_state(family, optimizer, init)
     if isinstance(family, ConditionalModel):
         z = family.init(jax.random.fold_in(key, 1)) if init is None else init
         z = jax.tree_util.tree_map(jnp.asarray, z)

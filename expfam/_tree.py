@@ -9,7 +9,7 @@ import jax.numpy as jnp
 
 PyTree = Any
 
-__all__ = ["same_structure", "tree_scale", "tree_sub", "tree_vdot"]
+__all__ = ["same_shapes", "same_structure", "tree_scale", "tree_sub", "tree_vdot"]
 
 
 def tree_vdot(a: PyTree, b: PyTree) -> jax.Array:
@@ -27,6 +27,15 @@ def tree_sub(a: PyTree, b: PyTree) -> PyTree:
 def tree_scale(a: PyTree, s: jax.Array | float) -> PyTree:
     """s · a, leafwise."""
     return jax.tree_util.tree_map(lambda x: x * s, a)
+
+
+def same_shapes(a: PyTree, b: PyTree) -> bool:
+    """Whether a and b have the same pytree structure and leaf shapes (arrays
+    or ``ShapeDtypeStruct``s; dtypes not compared)."""
+    if not same_structure(a, b):
+        return False
+    pairs = zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b), strict=True)
+    return all(jnp.shape(x) == jnp.shape(y) for x, y in pairs)
 
 
 def same_structure(a: PyTree, b: PyTree) -> bool:
