@@ -45,7 +45,7 @@ from expfam._families._gamma import Gamma
 from expfam._families._gaussian import Normal
 from expfam._family import ExponentialFamily, _overrides, _support_mask
 from expfam._linalg import FULL_PRECISION, einsum, matmul
-from expfam._tree import same_shapes, tree_sub, tree_vdot
+from expfam._tree import same_shapes, tree_select, tree_sub, tree_vdot
 from expfam._validation import (
     describe_value,
     is_concrete,
@@ -853,7 +853,7 @@ def _newton(
         # moving by t = 0 would turn a direction that is not finite into
         # 0 · NaN = NaN parameters.
         moved = system.move(point, move, t)
-        point = jax.tree_util.tree_map(lambda a, b: jnp.where(ok, a, b), moved, point)
+        point = tree_select(ok, moved, point)
         carry = (point, step + 1, done, converged, small, new_value, values, norms)
         return (*carry, factor, reuse_next, reuse, decrement, travel)
 
@@ -930,9 +930,7 @@ def _scoring(
         warm = system.point(_theta(sub_point))
         warm_value, start_value = system.objective(warm), system.objective(point)
         better = warm_value < start_value
-        point = jax.tree_util.tree_map(
-            lambda a, b: jnp.where(better, a, b), warm, point
-        )
+        point = tree_select(better, warm, point)
         value = jnp.where(better, warm_value, start_value)
         lu = jnp.where(jnp.triu(jnp.ones(lu.shape, bool)), lu * (n / m), lu)
         result = _newton(

@@ -41,7 +41,7 @@ from expfam import _stats
 from expfam._conditional import ConditionalModel
 from expfam._dtypes import leaf_dtype, to_device
 from expfam._family import ExponentialFamily, _all_finite, _overrides
-from expfam._tree import same_shapes, tree_scale, tree_sub, tree_vdot
+from expfam._tree import same_shapes, tree_scale, tree_select, tree_sub, tree_vdot
 from expfam._validation import (
     family_error,
     hashable_problem,
@@ -191,12 +191,6 @@ def _objective_parts(
 _HALVINGS = 30
 
 
-def _select(accept: jax.Array, new: PyTree, old: PyTree) -> PyTree:
-    """``new`` where ``accept``, else ``old``, leaf by leaf: a select, not
-    arithmetic, so a rejected ``new`` full of NaN or inf leaves no trace."""
-    return jax.tree_util.tree_map(lambda a, b: jnp.where(accept, a, b), new, old)
-
-
 def _finite_step(
     family: ExponentialFamily, z: PyTree, updates: PyTree
 ) -> tuple[PyTree, jax.Array]:
@@ -226,7 +220,7 @@ def _finite_step(
     accepted = jnp.any(ok)
     first = jnp.argmax(ok)
     new = jax.tree_util.tree_map(lambda c: c[first], candidates)
-    return _select(accepted, new, z), accepted
+    return tree_select(accepted, new, z), accepted
 
 
 def _finite_update(z: PyTree, updates: PyTree) -> tuple[PyTree, jax.Array]:
@@ -234,7 +228,7 @@ def _finite_update(z: PyTree, updates: PyTree) -> tuple[PyTree, jax.Array]:
     (conditional models)."""
     new = optax.apply_updates(z, updates)
     accepted = _all_finite(new)
-    return _select(accepted, new, z), accepted
+    return tree_select(accepted, new, z), accepted
 
 
 def _step_functions(config: _Config) -> tuple[Callable, Callable]:
@@ -295,7 +289,7 @@ def _make_chunk_runner(config: _Config) -> Callable:
         # A rejected step (no finite update) keeps the optimizer state as well:
         # one inf gradient must not put NaN into adam's moments for good.
         z, accepted = finite_step(state.unconstrained, updates)
-        opt_state = _select(accepted, opt_state, state.opt_state)
+        opt_state = tree_select(accepted, opt_state, state.opt_state)
         return state._replace(unconstrained=z, opt_state=opt_state), nll, norm
 
     def run(state: FitState, data: Any, batches: Any, limit: jax.Array, tol: jax.Array):

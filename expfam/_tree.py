@@ -9,7 +9,14 @@ import jax.numpy as jnp
 
 PyTree = Any
 
-__all__ = ["same_shapes", "same_structure", "tree_scale", "tree_sub", "tree_vdot"]
+__all__ = [
+    "same_shapes",
+    "same_structure",
+    "tree_scale",
+    "tree_select",
+    "tree_sub",
+    "tree_vdot",
+]
 
 
 def tree_vdot(a: PyTree, b: PyTree) -> jax.Array:
@@ -27,6 +34,12 @@ def tree_sub(a: PyTree, b: PyTree) -> PyTree:
 def tree_scale(a: PyTree, s: jax.Array | float) -> PyTree:
     """s · a, leafwise."""
     return jax.tree_util.tree_map(lambda x: x * s, a)
+
+
+def tree_select(pred: jax.Array, a: PyTree, b: PyTree) -> PyTree:
+    """``a`` where ``pred``, else ``b``, leaf by leaf: a select, not
+    arithmetic, so a rejected ``a`` full of NaN or inf leaves no trace."""
+    return jax.tree_util.tree_map(lambda x, y: jnp.where(pred, x, y), a, b)
 
 
 def same_shapes(a: PyTree, b: PyTree) -> bool:
