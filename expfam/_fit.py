@@ -92,8 +92,10 @@ class FitState(NamedTuple):
 class FitHistory(NamedTuple):
     """Per-step records: the minibatch's mean negative log-likelihood and the
     Euclidean norm of its residual ū − ∇A(η) (at the parameters before the
-    step). For a conditional model: the mean penalized objective and the norm
-    of its gradient in the model parameters."""
+    step); when ``tol`` stopped the fit, the last record is the evaluation
+    that met it, which takes no step. For a conditional model: the mean
+    penalized objective and the norm of its gradient in the model
+    parameters."""
 
     nll: np.ndarray
     residual_norm: np.ndarray
@@ -111,7 +113,8 @@ class FitResult:
       history: per-step :class:`FitHistory`.
       converged: whether the residual norm fell below ``tol`` (False without
         ``tol``).
-      num_steps: steps taken by this call.
+      num_steps: steps taken by this call (not counting the evaluation that
+        met ``tol``).
       state: the :class:`FitState` to resume from (``fit(..., init=result)``).
       family: the family or conditional model fitted (None where unknown), so
         that ``init=result`` can refuse a result of another family.
@@ -166,26 +169,48 @@ def load_state(path: str) -> FitState:
 # --------------------------------------------------------------------------- #
 
 
-def _objective_parts(
-    family: ExponentialFamily, z: PyTree, xs: jax.Array, weights: jax.Array | None
-) -> tuple[PyTree, jax.Array, jax.Array]:
-    """(gradient in z, mean NLL, residual norm) for one minibatch."""
-    eta, pullback = jax.vjp(family.natural_domain.forward, z)
+def _batch_moments(
+    family: ExponentialFamily, xs: jax.Array, weights: jax.Array | None
+) -> tuple[PyTree, jax.Array]:
+    """(ū, mean log h) of one minibatch: all that the mean NLL
+    L(η) = A(η) − ⟨η, ū⟩ − mean log h needs of the data."""
     total, count = _stats.weighted_sums(family, xs, weights)
     u_bar = jax.tree_util.tree_map(lambda t: t / count, total)
+    if not _overrides(family, "log_base_measure"):
+        return u_bar, jnp.zeros((), leaf_dtype(u_bar))
+    log_h = jax.vmap(family.log_base_measure)(xs)
+    if weights is None:
+        return u_bar, jnp.mean(log_h)
+    w = weights.astype(log_h.dtype)
+    return u_bar, jnp.sum(jnp.where(w != 0, w * log_h, 0)) / jnp.sum(w)
+
+
+def _objective_at(
+    family: ExponentialFamily, z: PyTree, u_bar: PyTree, mean_log_h: jax.Array
+) -> tuple[PyTree, jax.Array, jax.Array]:
+    """(gradient in z, mean NLL, residual norm) at z = f⁻¹(η)."""
+    eta, pullback = jax.vjp(family.natural_domain.forward, z)
     log_partition, grad_a = jax.value_and_grad(family.log_partition)(eta)
     residual = tree_sub(u_bar, grad_a)
-    nll = log_partition - tree_vdot(eta, u_bar)
-    if _overrides(family, "log_base_measure"):
-        log_h = jax.vmap(family.log_base_measure)(xs)
-        if weights is None:
-            nll = nll - jnp.mean(log_h)
-        else:
-            w = weights.astype(log_h.dtype)
-            nll = nll - jnp.sum(jnp.where(w != 0, w * log_h, 0)) / jnp.sum(w)
+    nll = log_partition - tree_vdot(eta, u_bar) - mean_log_h
     (grad_z,) = pullback(jax.tree_util.tree_map(jnp.negative, residual))
     norm = jnp.sqrt(tree_vdot(residual, residual))
     return grad_z, nll, norm
+
+
+def _objective_parts(
+    family: ExponentialFamily, z: PyTree, xs: jax.Array, weights: jax.Array | None
+) -> tuple[PyTree, jax.Array, jax.Array, Callable[[PyTree], jax.Array]]:
+    """(gradient in z, mean NLL, residual norm, the NLL as a function of z)
+    for one minibatch. The function (an optimizer's line search calls it, as
+    ``value_fn``) reuses the minibatch's ū: no further pass over the data."""
+    u_bar, mean_log_h = _batch_moments(family, xs, weights)
+    grad_z, nll, norm = _objective_at(family, z, u_bar, mean_log_h)
+
+    def value_fn(other: PyTree) -> jax.Array:
+        return _objective_at(family, other, u_bar, mean_log_h)[1]
+
+    return grad_z, nll, norm, value_fn
 
 
 _HALVINGS = 30
@@ -238,7 +263,13 @@ def _step_functions(config: _Config) -> tuple[Callable, Callable]:
     if isinstance(model, ConditionalModel):
 
         def parts(z: PyTree, batch: Any, weights: Any) -> Any:
-            return model._objective_parts(z, batch, config.num_rows, weights)
+            def value_fn(other: PyTree) -> jax.Array:
+                return model._objective_parts(other, batch, config.num_rows, weights)[1]
+
+            grad, value, norm = model._objective_parts(
+                z, batch, config.num_rows, weights
+            )
+            return grad, value, norm, value_fn
 
         return parts, _finite_update
     return (
@@ -279,18 +310,39 @@ def _make_chunk_runner(config: _Config) -> Callable:
     optimizer = config.optimizer
     objective_parts, finite_step = _step_functions(config)
 
-    def apply(state: FitState, xs: jax.Array, weights: jax.Array | None):
+    def apply(
+        state: FitState, xs: jax.Array, weights: jax.Array | None, tol: jax.Array
+    ):
         if config.batch_sharding is not None:
             xs = jax.lax.with_sharding_constraint(xs, config.batch_sharding)
-        grad_z, nll, norm = objective_parts(state.unconstrained, xs, weights)
+        grad_z, nll, norm, value_fn = objective_parts(state.unconstrained, xs, weights)
+        # optax's convention: transformations with extra arguments take these
+        # by name and ignore the ones they do not use (a line search, as in
+        # optax.lbfgs, uses all three).
+        extra = (
+            {"value": nll, "grad": grad_z, "value_fn": value_fn}
+            if isinstance(optimizer, optax.GradientTransformationExtraArgs)
+            else {}
+        )
         updates, opt_state = optimizer.update(
-            grad_z, state.opt_state, state.unconstrained
+            grad_z, state.opt_state, state.unconstrained, **extra
         )
         # A rejected step (no finite update) keeps the optimizer state as well:
         # one inf gradient must not put NaN into adam's moments for good.
         z, accepted = finite_step(state.unconstrained, updates)
+        # The evaluation whose residual meets ``tol`` ends the fit where it was
+        # measured: no update (adam's would still be of the learning rate's
+        # size), and it is not counted as a step, so the batch is still next.
+        met = norm < tol
+        accepted &= ~met
+        z = tree_select(accepted, z, state.unconstrained)
         opt_state = tree_select(accepted, opt_state, state.opt_state)
-        return state._replace(unconstrained=z, opt_state=opt_state), nll, norm
+        state = state._replace(
+            unconstrained=z,
+            opt_state=opt_state,
+            step=state.step + jnp.where(met, 0, 1).astype(state.step.dtype),
+        )
+        return state, nll, norm, met
 
     def run(state: FitState, data: Any, batches: Any, limit: jax.Array, tol: jax.Array):
         """``batches``: (index rows, None) into ``data``, (xs, weights) stacked
@@ -301,22 +353,20 @@ def _make_chunk_runner(config: _Config) -> Callable:
 
             def take_step(s: FitState):
                 if batches is None:
-                    s, nll, norm = apply(s, data, None)
-                elif data is not None:
-                    s, nll, norm = apply(s, _take_rows(data, batch[0]), None)
-                else:
-                    s, nll, norm = apply(s, batch[0], batch[1])
-                return s._replace(step=s.step + 1), nll, norm
+                    return apply(s, data, None, tol)
+                if data is not None:
+                    return apply(s, _take_rows(data, batch[0]), None, tol)
+                return apply(s, batch[0], batch[1], tol)
 
             def skip(s: FitState):
                 dtype = jax.tree_util.tree_leaves(s.unconstrained)[0].dtype
                 nan = jnp.asarray(jnp.nan, dtype)
-                return s, nan, nan
+                return s, nan, nan, jnp.asarray(False)
 
             active = ~done & (state.step < limit)
-            state, nll, norm = jax.lax.cond(active, take_step, skip, state)
-            done = done | ~active | (norm < tol)
-            return (state, done), (nll, norm, active)
+            state, nll, norm, met = jax.lax.cond(active, take_step, skip, state)
+            done = done | ~active | met
+            return (state, done), (nll, norm, active, met)
 
         length = config.chunk if batches is None else None
         (state, _), records = jax.lax.scan(
@@ -809,7 +859,12 @@ def fit(
         the current chunk and the next chunk, read ahead in the background,
         at most ``2 * chunk - 1`` items (``chunk`` after a callback's stop).
       optimizer: an optax ``GradientTransformation``; default ``optax.adam(1e-2)``.
-        :func:`expfam.natural_gradient` is Newton's method.
+        :func:`expfam.natural_gradient` is Newton's method (for the family it
+        was made for; another family or a conditional model raises).
+        Transformations with extra arguments get optax's ``value`` (the
+        minibatch objective), ``grad`` and ``value_fn`` (the objective as a
+        function of the parameters, on the same minibatch), so line-search
+        optimizers such as ``optax.lbfgs()`` work.
       batch_size: rows per step; at least the data size means full batch.
       num_steps: the most steps to take (with the steps a resumed state has
         taken, at most 2**31 - 1: the step counter is an int32).
@@ -830,7 +885,10 @@ def fit(
         carry over.
       tol: stop once a step's residual norm ‖ū − ∇A(η)‖ falls below ``tol``
         (with minibatches the residual includes sampling noise: use large
-        batches or full batch for a tight ``tol``).
+        batches or full batch for a tight ``tol``). That evaluation takes no
+        step: the result is the η whose residual met ``tol`` (its norm is the
+        history's last entry), and it is not counted in ``num_steps`` or the
+        minibatch position, so a resumed fit goes on as one long run would.
       progress: a tqdm progress bar (steps, NLL, residual norm); default: shown
         when stderr is a terminal and the fit runs longer than ~2 s.
       devices: the devices to shard the data over (data-parallel, ū reduced
@@ -868,6 +926,20 @@ def fit(
             family,
             f"fit: optimizer={optimizer!r} is not an optax GradientTransformation "
             "(e.g. optax.adam(1e-2))",
+        )
+    metric = getattr(optimizer.update, "expfam_family", None)  # natural_gradient's
+    if metric is not None and (
+        isinstance(family, ConditionalModel) or metric != family
+    ):
+        instead = (
+            "ef.fisher_scoring(model, ...) is its natural-gradient solver"
+            if isinstance(family, ConditionalModel)
+            else f"use ef.natural_gradient({family!r})"
+        )
+        raise family_error(
+            family,
+            f"fit: optimizer=ef.natural_gradient({metric!r}) preconditions by "
+            f"that family's Fisher information, not this model's; {instead}",
         )
     if (problem := key_problem(key)) is not None:
         raise family_error(family, f"fit: {problem}")
@@ -1005,7 +1077,7 @@ def fit(
         while int(state.step) < start_step + num_steps and not converged:
             if prefetch is None:
                 state, records = runner(state, in_memory, None, limit, tol_array)
-                nll, norm, active = (np.asarray(r) for r in records)
+                nll, norm, active, met = (np.asarray(r) for r in records)
             else:
                 item = prefetch.get()
                 if item is None:
@@ -1023,13 +1095,13 @@ def fit(
                 advanced, records = runner(
                     state, in_memory, batches, chunk_limit, tol_array
                 )
-                nll, norm, active = (np.asarray(r) for r in records)
+                nll, norm, active, met = (np.asarray(r) for r in records)
                 if plan is not None:
                     # The plan's position after the batches the steps used
                     # (not after those read ahead, or left by tol): a resumed
                     # fit continues the very same sequence. One assignment:
                     # an interruption leaves the last whole state.
-                    epoch, position = plan.after(start, int(active.sum()))
+                    epoch, position = plan.after(start, int((active & ~met).sum()))
                     advanced = advanced._replace(
                         epoch=jnp.asarray(epoch, jnp.int32),
                         position=jnp.asarray(position, jnp.int32),
@@ -1038,17 +1110,17 @@ def fit(
             nll, norm = nll[active], norm[active]
             nlls.append(nll)
             norms.append(norm)
-            if norm.size and np.any(norm < tol_value):
-                converged = True
+            converged = bool(met.any())
+            taken = norm.size - int(converged)  # the evaluation meeting tol is no step
             if show is None and time.perf_counter() - started > 2.0:
                 show = True
             if show and bar is None:
                 from tqdm.auto import tqdm
 
                 bar = tqdm(total=num_steps, desc=f"fit {family!r}", unit="step")
-                bar.update(int(state.step) - start_step - norm.size)
+                bar.update(int(state.step) - start_step - taken)
             if bar is not None and norm.size:
-                bar.update(norm.size)
+                bar.update(taken)
                 bar.set_postfix(nll=f"{nll[-1]:.6g}", residual=f"{norm[-1]:.3g}")
             if callback is not None and norm.size:
                 info = {

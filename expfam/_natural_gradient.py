@@ -113,4 +113,8 @@ def natural_gradient(
         step = jnp.where(t > 0, new_z - flat_z, jnp.zeros_like(flat_z))
         return unravel_z(step.astype(flat_z.dtype)), state
 
+    # ``fit`` reads this to refuse the transformation for another model: its
+    # metric is this family's, and it reads the gradient as this family's
+    # pulled-back residual.
+    update_fn.expfam_family = family  # type: ignore[attr-defined]
     return optax.GradientTransformation(init_fn, update_fn)

@@ -278,3 +278,60 @@ def test_numpy_integers_are_counts_and_strings_are_not_tolerances():
     for bad in ("1e-3", True, [1e-3]):
         with pytest.raises(ValueError, match=r"Normal.*tol="):
             ef.fit(normal, xs, num_steps=1, tol=bad)
+
+
+# --------------------------------------------------------------------------- #
+# 5. tol, line-search optimizers, natural_gradient's family
+# --------------------------------------------------------------------------- #
+
+
+def test_the_step_that_meets_tol_does_not_move():
+    """A fit started at the MLE meets tol on its first evaluation and returns
+    that point (before: one adam step of the learning rate's
+    size past it), and with any start the returned η is where the residual
+    was measured below tol."""
+    gamma = ef.Gamma()
+    xs = gamma.sample(
+        jax.random.key(3), gamma.natural_from(shape=2.0, rate=3.0), (400,)
+    )
+    mle = gamma.mle(xs)
+    at_mle = ef.fit(gamma, xs, optimizer=ADAM, init=mle, tol=1e-3, num_steps=10)
+    assert at_mle.converged and at_mle.num_steps == 0
+    assert at_mle.history.residual_norm.size == 1
+    # to the round trip η → z → η (an adam step would move it by ~5e-2)
+    np.testing.assert_allclose(at_mle.natural, mle, rtol=1e-6)
+    from_zero = ef.fit(gamma, xs, optimizer=ADAM, tol=1e-3, num_steps=3000)
+    assert from_zero.converged
+    final = float(jnp.linalg.norm(gamma.residual(from_zero.natural, xs)))
+    np.testing.assert_allclose(final, from_zero.history.residual_norm[-1], rtol=1e-4)
+
+
+def test_a_line_search_optimizer_gets_the_minibatch_objective():
+    """optax.lbfgs needs value and value_fn besides the gradient (before: a
+    raw TypeError). value_fn is the minibatch NLL, from its ū: it equals the
+    autodiff-checked objective at any other z, and lbfgs reaches the MLE."""
+    from expfam._fit import _objective_parts
+
+    gamma = ef.Gamma()
+    xs = gamma.sample(
+        jax.random.key(4), gamma.natural_from(shape=2.0, rate=3.0), (400,)
+    )
+    *_, value_fn = _objective_parts(gamma, jnp.zeros(2), xs, None)
+    z = jnp.array([0.4, -0.2])
+    eta = gamma.natural_domain.forward(z)
+    want = -jnp.mean(jax.vmap(gamma.log_prob, (None, 0))(eta, xs))
+    np.testing.assert_allclose(value_fn(z), want, rtol=1e-6)
+    result = ef.fit(gamma, xs, optimizer=optax.lbfgs(), num_steps=40)
+    tree_allclose(result.params, gamma.params_from(gamma.mle(xs)), rtol=2e-4)
+
+
+def test_natural_gradient_of_another_family_is_refused():
+    """Its metric and its reading of the gradient are its family's: fitting
+    another family, or a conditional model, with it raises by name."""
+    gamma, xs = ef.Gamma(), np.full(8, 2.0, np.float32)
+    with pytest.raises(ValueError, match=r"natural_gradient\(Normal\(\)\)"):
+        ef.fit(gamma, xs, optimizer=ef.natural_gradient(ef.Normal()), num_steps=1)
+    glm = ef.GLM(ef.Poisson(), 2)
+    data = (np.ones((8, 2), np.float32), np.ones(8, np.float32))
+    with pytest.raises(ValueError, match="fisher_scoring"):
+        ef.fit(glm, data, optimizer=ef.natural_gradient(ef.Poisson()), num_steps=1)
