@@ -450,6 +450,13 @@ class GLM(ConditionalModel):
 
     def linear_predictor(self, params: dict[str, Array], x: Array) -> Array:
         """ν(x) = xᵀW + b."""
+        shape = jnp.shape(x)  # static, so checked under jit and vmap too
+        if not shape or shape[-1] != self.num_features:
+            raise _model_error(
+                self,
+                f"an input x has shape {shape}, but this GLM takes "
+                f"{self.num_features} features: shape ({self.num_features},)",
+            )
         x = jnp.asarray(x, params["coef"].dtype)
         coef = params["coef"]
         return jnp.tensordot(x, coef, 1, precision=FULL_PRECISION) + params["intercept"]

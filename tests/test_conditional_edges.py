@@ -208,3 +208,16 @@ def test_fisher_scoring_arguments_are_checked():
         np.testing.assert_allclose(fit.params["coef"], first.params["coef"], rtol=1e-3)
     with pytest.raises(ValueError, match="result of GLM"):
         ef.fisher_scoring(ef.GLM(ef.Poisson(), 2, C=1.0), (x, y), init=first)
+
+
+def test_a_glm_input_of_the_wrong_width_is_named():
+    """log_prob, predict and natural, eagerly and under vmap, name the width
+    (before: JAX's raw TypeError from dot_general)."""
+    glm = ef.GLM(ef.Poisson(), 3)
+    params = glm.init(jax.random.key(0))
+    with pytest.raises(ValueError, match=r"shape \(4,\).*takes 3 features"):
+        glm.log_prob(params, np.ones(4, np.float32), 1.0)
+    with pytest.raises(ValueError, match="takes 3 features"):
+        glm.predict(params, np.ones(4, np.float32))
+    with pytest.raises(ValueError, match="takes 3 features"):
+        jax.vmap(glm.natural, (None, 0))(params, np.ones((5, 2), np.float32))
