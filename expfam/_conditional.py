@@ -192,12 +192,13 @@ class ConditionalModel(abc.ABC):
             where = jax.tree_util.keystr(path) + str(list(index))
             raise _model_error(self, f"fit: inputs{where} = {value} is not finite")
 
-    def _check_data(self, data: Any, *, support: bool = True) -> tuple[Any, Array]:
+    def _check_data(self, data: Any, *, values: bool = True) -> tuple[Any, Array]:
         """Validates ``(inputs, targets)`` and returns them as jax arrays.
 
-        ``support=False`` checks shapes only: the caller then checks that the
-        targets lie in the family's support (and calls this again to name the
-        problem where they do not).
+        ``values=False`` checks types and shapes only: the caller then checks
+        that the inputs are finite and the targets in the family's support
+        (``_data_valid``, inside its own program) and calls this again to name
+        the problem where they are not.
         """
         if not (isinstance(data, (tuple, list)) and len(data) == 2):
             raise _model_error(
@@ -212,8 +213,9 @@ class ConditionalModel(abc.ABC):
                 raise _model_error(self, f"fit: inputs{where} {problem}")
         inputs = jax.tree_util.tree_map(as_array, data[0])
         self._check_inputs(inputs)
-        self._check_finite_inputs(inputs)
-        targets = self.family._check("batch", "targets", data[1], support=support)
+        if values:
+            self._check_finite_inputs(inputs)
+        targets = self.family._check("batch", "targets", data[1], support=values)
         rows = {
             jnp.shape(leaf)[0] if jnp.ndim(leaf) else None
             for leaf in jax.tree_util.tree_leaves(inputs)
@@ -225,6 +227,20 @@ class ConditionalModel(abc.ABC):
                 f"{targets.shape[0]}",
             )
         return inputs, targets
+
+
+def _data_valid(family: ExponentialFamily, inputs: Any, targets: Array) -> Array:
+    """Whether the floating inputs are finite and the targets in the
+    family's support: what ``_check_data(values=False)`` leaves out, as one
+    flag for a program that has the data anyway."""
+    finite = [
+        _sum_is_finite(leaf)
+        for leaf in jax.tree_util.tree_leaves(inputs)
+        if jnp.issubdtype(leaf.dtype, jnp.inexact)
+    ]
+    return jnp.all(_support_mask(family, targets)) & jnp.all(
+        jnp.stack([jnp.asarray(True), *finite])
+    )
 
 
 @jax.jit
@@ -948,9 +964,9 @@ def _scoring(
     point, steps, converged, values, norms, _ = result
     steps = steps.astype(jnp.int32)
     zero = jnp.zeros_like(steps)
-    # The targets' support is checked here rather than by a program of its
-    # own before the solve; the caller names the problem where it fails.
-    valid = jnp.all(_support_mask(model.family, targets))
+    # The data's values are checked here rather than by programs of their
+    # own before the solve; the caller names the problem where they fail.
+    valid = _data_valid(model.family, inputs, targets)
     return unravel(_theta(point)), steps, zero, converged, values, norms, valid
 
 
@@ -1038,7 +1054,7 @@ def fisher_scoring(
             raise _model_error(model, f"fisher_scoring: {name}={value!r} must be >= 0")
     if (problem := key_problem(key)) is not None:
         raise _model_error(model, f"fisher_scoring: {problem}")
-    inputs, targets = model._check_data(data, support=False)
+    inputs, targets = model._check_data(data, values=False)
     start = False
     if init is None and isinstance(model, GLM):
         start = True
@@ -1074,7 +1090,7 @@ def fisher_scoring(
         (steps, converged, values, norms, valid)
     )
     if not valid:
-        model._check_data(data)  # names the targets outside the support
+        model._check_data(data)  # names the input or target at fault
     steps, converged = int(steps), bool(converged)
     if not converged:
         objective = float(values[steps - 1]) if steps else math.nan
