@@ -252,12 +252,17 @@ def _check_normalized(
         _report_total(report, total, 1e-8 if f64 else 1e-4, how)
         return
     if family.event_shape == () and family.discrete:
-        top = int(np.max(np.asarray(xs)))
-        ks = jnp.arange(0, 2 * top + 50, dtype=dtype)
-        total = float(np.sum(np.exp(np.asarray(log_prob(eta, ks), np.float64))))
-        _report_total(
-            report, total, 1e-8 if f64 else 1e-4, f"summing over 0..{2 * top + 49}"
-        )
+        # The integers from 0 (or twice the lowest draw, if negative) to twice
+        # the highest draw, with 49 to spare, that lie in the support.
+        draws = np.asarray(xs)
+        low = min(0, 2 * int(np.min(draws)) - 49)
+        high = max(0, 2 * int(np.max(draws))) + 49
+        ks = jnp.arange(low, high + 1, dtype=dtype)
+        inside = np.asarray(jax.vmap(family.in_support)(ks))
+        log_p = np.asarray(log_prob(eta, ks), np.float64)
+        total = float(np.sum(np.exp(log_p[inside])))
+        how = f"summing over the support within {low}..{high}"
+        _report_total(report, total, 1e-8 if f64 else 1e-4, how)
         return
     if family.discrete:
         warnings.warn(

@@ -239,7 +239,13 @@ class PositiveDefinite(Domain):
     def contains(self, eta: Array) -> Array:
         if eta.shape[-2:] != (self.d, self.d):
             return jnp.asarray(False)
-        sym = jnp.allclose(eta, jnp.swapaxes(eta, -1, -2), rtol=1e-5, atol=0)
+        # Symmetric to rounding, on the scale of each entry's own bound
+        # |η_ij| < √(η_ii η_jj): an entry that should be 0 holds rounding of
+        # that scale (−½ inv(Σ) has 4e-9 against 0 across the diagonal), so a
+        # tolerance relative to the entry itself refused textbook matrices.
+        diagonal = jnp.abs(jnp.diagonal(eta, axis1=-2, axis2=-1))
+        scale = jnp.sqrt(diagonal[..., :, None] * diagonal[..., None, :])
+        sym = jnp.all(jnp.abs(eta - jnp.swapaxes(eta, -1, -2)) <= 1e-5 * scale)
         chol = jnp.linalg.cholesky(eta)
         return sym & jnp.all(jnp.isfinite(chol))
 

@@ -20,6 +20,7 @@ __all__ = [
     "as_array",
     "as_float",
     "batch_parts",
+    "data_as_float",
     "leaf_dtype",
     "native_order",
     "stat_dtype",
@@ -57,6 +58,26 @@ def as_float(x: Any) -> jax.Array:
     """``x`` as an array of a floating dtype (ints become the default float)."""
     x = as_array(x)
     return x.astype(stat_dtype(x))
+
+
+def data_as_float(x: Any) -> Any:
+    """Observations in a floating dtype: floats keep theirs, integers and bools
+    become the default float. Host integers are cast on the host, so int64
+    counts are not first truncated to int32 (without ``jax_enable_x64``); a
+    jax array or tracer is cast where it is (inside a program, fused with its
+    use). A sum of integer statistics in their own dtype overflows silently."""
+
+    def cast(leaf: Any) -> Any:
+        if isinstance(leaf, jax.Array):  # tracers included
+            if jnp.issubdtype(leaf.dtype, jnp.inexact):
+                return leaf
+            return leaf.astype(stat_dtype(leaf))
+        host = np.asarray(native_order(leaf))
+        if np.issubdtype(host.dtype, np.inexact) or host.dtype == object:
+            return leaf  # floats as given; anything else is the checks' to name
+        return jnp.asarray(host.astype(jnp.result_type(float)))
+
+    return jax.tree_util.tree_map(cast, x)
 
 
 def leaf_dtype(tree: Any) -> jnp.dtype:

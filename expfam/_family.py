@@ -35,7 +35,14 @@ from jax.flatten_util import ravel_pytree
 
 from expfam import _divergence, _stats
 from expfam._domains import Domain
-from expfam._dtypes import as_array, as_float, batch_parts, leaf_dtype, stat_dtype
+from expfam._dtypes import (
+    as_array,
+    as_float,
+    batch_parts,
+    data_as_float,
+    leaf_dtype,
+    stat_dtype,
+)
 from expfam._newton import natural_by_newton
 from expfam._tree import same_structure, tree_sub, tree_vdot
 from expfam._validation import (
@@ -70,9 +77,25 @@ def _derived(
     return decorate
 
 
-def _wrap(fn: Callable) -> Callable:
+def _wrap(fn: Callable, canonical: Callable | None = None) -> Callable:
+    """``fn`` compiled, with its arguments checked by its spec.
+
+    The spec names the arguments as ``canonical`` (the base class's method,
+    when ``fn`` overrides it) does; an override may call them otherwise
+    (``natural_parameters(self, mean)``), so the names are matched by
+    position.
+    """
     checks, static, result = fn._expfam_spec  # type: ignore[attr-defined]
     signature = inspect.signature(fn)
+    own = list(signature.parameters)
+    if canonical is not None:
+        local = dict(zip(inspect.signature(canonical).parameters, own, strict=False))
+        checks = {local.get(k, k): kind for k, kind in checks.items()}
+        static = tuple(local.get(name, name) for name in static)
+    else:
+        local = {}
+    key_name, shape_name = local.get("key", "key"), local.get("shape", "shape")
+    static = tuple(name for name in static if name in own)
     compiled = jax.jit(fn, static_argnames=("self", *static))
 
     @functools.wraps(fn)
@@ -80,23 +103,24 @@ def _wrap(fn: Callable) -> Callable:
         bound = signature.bind(self, *args, **kwargs)
         bound.apply_defaults()
         arguments = bound.arguments
-        problem = key_problem(arguments.get("key"))
+        problem = key_problem(arguments.get(key_name))
         if problem is not None:
             raise family_error(self, f"{fn.__name__}: {problem}")
         self._require_hashable()
-        if "shape" in arguments:
-            shape = _as_shape(arguments["shape"])
+        if shape_name in static:
+            shape = _as_shape(arguments[shape_name])
             if shape is None:
                 raise family_error(
                     self,
-                    f"{fn.__name__}: shape={arguments['shape']!r} must be an int "
-                    "or a tuple of ints >= 0",
+                    f"{fn.__name__}: {shape_name}={arguments[shape_name]!r} must "
+                    "be an int or a tuple of ints >= 0",
                 )
-            arguments["shape"] = shape
-        concrete = is_concrete([arguments[name] for name in checks])
+            arguments[shape_name] = shape
+        concrete = is_concrete([arguments[n] for n in checks if n in arguments])
         if concrete:
             for name, kind in checks.items():
-                arguments[name] = self._check(kind, name, arguments[name])
+                if name in arguments:
+                    arguments[name] = self._check(kind, name, arguments[name])
         try:
             hash(self)
             out = compiled(**arguments)
@@ -111,6 +135,29 @@ def _wrap(fn: Callable) -> Callable:
     wrapper._expfam_spec = fn._expfam_spec  # type: ignore[attr-defined]
     wrapper._expfam_raw = fn  # type: ignore[attr-defined]
     return wrapper
+
+
+def _on_float_data(method: Callable, position: int) -> Callable:
+    """A subclass's u or log h, given x (argument ``position``: 1 after self,
+    0 for a staticmethod) as floats.
+
+    The documented rule is that integer and bool data count as the default
+    float; a family written for floats (u(x) = x, or x²) would otherwise
+    compute, and sum, in int32: 2^20 counts of 3000 averaged to −1096.
+    """
+
+    @functools.wraps(method)
+    def on_floats(*args: Any, **kwargs: Any) -> Any:
+        if len(args) > position:
+            args = (
+                *args[:position],
+                data_as_float(args[position]),
+                *args[position + 1 :],
+            )
+        return method(*args, **kwargs)
+
+    on_floats._expfam_float_data = True  # type: ignore[attr-defined]
+    return on_floats
 
 
 def _as_shape(shape: Any) -> tuple[int, ...] | None:
@@ -600,13 +647,21 @@ class ExponentialFamily(abc.ABC):
             if getattr(value, "_expfam_spec", None) is not None:
                 continue
             value._expfam_spec = spec
-            setattr(cls, name, _wrap(value))
+            setattr(cls, name, _wrap(value, getattr(base, "_expfam_raw", base)))
+        for name in ("sufficient_statistics", "log_base_measure"):
+            method = vars(cls).get(name)
+            if hasattr(method, "_expfam_float_data"):
+                continue
+            if isinstance(method, staticmethod):
+                setattr(cls, name, staticmethod(_on_float_data(method.__func__, 0)))
+            elif inspect.isfunction(method):
+                setattr(cls, name, _on_float_data(method, 1))
         sample = vars(cls).get("sample")
         if sample is not None and not hasattr(sample, "_expfam_raw"):
             sample._expfam_spec = ({"eta": "natural"}, ("shape",), "")
             # Replacing the method on the class is the point: the subclass's
             # sampler gets the same checks as the derived methods.
-            cls.sample = _wrap(sample)  # type: ignore[method-assign]
+            cls.sample = _wrap(sample, ExponentialFamily.sample)  # type: ignore[method-assign]
 
     # ---- checks -------------------------------------------------------------- #
 

@@ -145,12 +145,36 @@ def _attach_state(error: BaseException, state: FitState) -> None:
         )
 
 
+@dataclasses.dataclass(frozen=True)
+class _SavedKey:
+    """A typed PRNG key array on the host (an optimizer's state may hold one,
+    as ``optax.add_noise`` does): its raw data and the name of its impl."""
+
+    data: np.ndarray
+    impl: str
+
+
+def _to_host(leaf: Any) -> Any:
+    dtype = getattr(leaf, "dtype", None)
+    if dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+        data = np.asarray(jax.random.key_data(leaf))
+        return _SavedKey(data, str(jax.random.key_impl(leaf)))
+    return np.asarray(leaf)
+
+
+def _from_host(leaf: Any) -> Any:
+    if isinstance(leaf, _SavedKey):
+        return jax.random.wrap_key_data(jnp.asarray(leaf.data), impl=leaf.impl)
+    return jnp.asarray(leaf)
+
+
 def save_state(path: str, state: FitState | FitResult) -> None:
     """Writes a fit state (or a result's state) to ``path`` (a pickle of numpy
-    arrays: no JAX objects, loadable on any machine)."""
+    arrays, typed PRNG keys as their raw data: no JAX objects, loadable on
+    any machine)."""
     if isinstance(state, FitResult):
         state = state.state
-    host = jax.tree_util.tree_map(np.asarray, state)
+    host = jax.tree_util.tree_map(_to_host, state)
     with open(path, "wb") as f:
         pickle.dump(host, f)
 
@@ -161,7 +185,9 @@ def load_state(path: str) -> FitState:
         host = pickle.load(f)
     if not isinstance(host, FitState):
         raise ValueError(f"{path} does not hold an expfam FitState")
-    return jax.tree_util.tree_map(jnp.asarray, host)
+    return jax.tree_util.tree_map(
+        _from_host, host, is_leaf=lambda leaf: isinstance(leaf, _SavedKey)
+    )
 
 
 # --------------------------------------------------------------------------- #
@@ -702,7 +728,7 @@ def _shapes(tree: PyTree) -> tuple[Any, list[tuple[tuple[int, ...], Any]]]:
     saved pytree to stand in for a freshly built one."""
     leaves, treedef = jax.tree_util.tree_flatten(tree)
     leaves = [x if hasattr(x, "dtype") else jnp.asarray(x) for x in leaves]
-    return treedef, [(tuple(x.shape), jnp.dtype(x.dtype)) for x in leaves]
+    return treedef, [(tuple(x.shape), x.dtype) for x in leaves]
 
 
 def _parameter_shapes(family: ExponentialFamily | ConditionalModel) -> PyTree | None:
