@@ -313,10 +313,12 @@ class Product(Domain):
     domains: tuple[Domain, ...]
 
     def forward(self, z: tuple) -> tuple:
-        return tuple(d.forward(zi) for d, zi in zip(self.domains, z, strict=True))
+        return _like(z, (d.forward(zi) for d, zi in zip(self.domains, z, strict=True)))
 
     def inverse(self, eta: tuple) -> tuple:
-        return tuple(d.inverse(e) for d, e in zip(self.domains, eta, strict=True))
+        return _like(
+            eta, (d.inverse(e) for d, e in zip(self.domains, eta, strict=True))
+        )
 
     def contains(self, eta: tuple) -> Array:
         if not isinstance(eta, (tuple, list)) or len(eta) != len(self.domains):
@@ -326,6 +328,14 @@ class Product(Domain):
 
     def describe(self) -> str:
         return "(" + ", ".join(d.describe() for d in self.domains) + ")"
+
+
+def _like(template: tuple, items: Any) -> tuple:
+    """``items`` as a tuple of ``template``'s type: a NamedTuple η (its
+    statistics' type) maps to z and back as that NamedTuple."""
+    if hasattr(type(template), "_fields"):
+        return type(template)(*items)
+    return tuple(items)
 
 
 def real() -> Real:

@@ -761,6 +761,8 @@ class ExponentialFamily(abc.ABC):
                 return np.asarray(value)
             return value
         if isinstance(shape, tuple) and len(value) == len(shape):
+            if hasattr(type(shape), "_fields"):  # a NamedTuple η
+                return type(shape)(*value)
             return tuple(value)
         return value
 
