@@ -377,11 +377,13 @@ class ExponentialFamily(abc.ABC):
         """The η with ∇A(η) = μ: the inverse of ``mean_parameters``.
 
         Generic form: damped Newton in the domain's unconstrained coordinates from
-        ``natural_parameters_guess(mu)``, to a relative residual of 1e-10 in
-        float64 (1e-5 in float32). Never silently unconverged: on concrete input
-        a failed solve raises ``ValueError`` (μ outside the mean domain, e.g. on
-        its boundary where the MLE does not exist); under jit/vmap the entries of
-        an unconverged solve are NaN. Gradients come from the implicit function
+        ``natural_parameters_guess(mu)``, to a residual ‖∇A(η) − μ‖∞ of 1e-10
+        ‖μ‖∞ in float64 (1e-5 ‖μ‖∞ in float32), then one polishing Newton step,
+        which must be small against η (on the boundary of the mean domain,
+        where ∇A(η) → μ only as η runs off, it is not). Never silently
+        unconverged: on concrete input a failed solve raises ``ValueError`` (μ
+        outside the mean domain, or on its boundary, where the MLE does not
+        exist); under jit/vmap the entries of an unconverged solve are NaN. Gradients come from the implicit function
         theorem, dη = (∇²A)⁻¹ dμ, not from differentiating the iterations.
         """
         return natural_by_newton(self, mu)

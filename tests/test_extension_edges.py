@@ -198,3 +198,41 @@ def test_a_namedtuple_eta_keeps_its_type_everywhere():
     )
     assert isinstance(fitted.natural, _Moments)
     np.testing.assert_allclose(jnp.stack(fitted.natural), jnp.stack(mle), rtol=1e-5)
+
+
+_COIN = ef.family(
+    sufficient_statistics=lambda x: x,
+    log_partition=jax.nn.softplus,
+    natural_domain=D.real(),
+    in_support=lambda x: (x == 0) | (x == 1),
+    discrete=True,
+    name="coin",
+)
+
+
+def test_the_generic_inverse_refuses_the_boundary_of_the_mean_domain():
+    """All heads: ∇A(η) = σ(η) → 1 only as η runs off, and the residual met
+    the tolerance at η ≈ 13 (float32), returned as the MLE. The Newton step
+    there is still ~1 in η: not an optimum. Near the boundary, it solves."""
+    with pytest.raises(ValueError, match="no solution"):
+        _COIN.mle(np.ones(10, np.float32))
+    with jax.enable_x64(True), pytest.raises(ValueError, match="no solution"):
+        _COIN.natural_parameters(jnp.asarray(1.0))
+    near = np.float64(np.float32(0.99))  # the float32 μ, exactly
+    want = np.log(near / (1 - near))
+    np.testing.assert_allclose(_COIN.natural_parameters(np.float32(near)), want, 1e-4)
+
+
+def test_the_generic_inverse_is_relative_for_small_means():
+    """The tolerance was 1e-5 · max(1, |μ|): absolute below 1, so float32
+    Rayleigh η at μ = 1e-6 came back 80 % off (the README's family)."""
+    rayleigh = ef.family(
+        sufficient_statistics=lambda x: x * x,
+        log_partition=lambda eta: -jnp.log(-2 * eta),
+        log_base_measure=jnp.log,
+        natural_domain=D.negative(),
+        in_support=lambda x: x > 0,
+        name="rayleigh",
+    )
+    for mu in (1e-3, 1e-5, 1e-6):
+        np.testing.assert_allclose(rayleigh.natural_parameters(mu), -1 / mu, 1e-5)
