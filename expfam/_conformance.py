@@ -90,7 +90,10 @@ def check_family(
       generic derivation from u and A;
     * ``certified support``: for a family that sets
       ``statistics_certify_support``, u is not finite at NaN, ±inf and (for a
-      declared ``support``) points on and beyond its bounds that lie outside it.
+      declared ``support``) points on and beyond its bounds that lie outside it;
+    * ``support``: for a 1-D family, ``in_support`` is False at NaN and at
+      points just and far outside a declared ``support`` (the draws only show
+      that it is not too narrow).
 
     Args:
       family: the family under test.
@@ -127,6 +130,7 @@ def check_family(
     _check_kl(report, model, draws, sigmas, rtol)
     _check_overrides(report, family, model, rtol)
     _check_certified_support(report, family, eta)
+    _check_declared_support(report, family, eta)
     report.raise_if_failed()
 
 
@@ -512,6 +516,37 @@ def _check_overrides(
                 f"the override gives {np.array2string(got, precision=8)}, the "
                 f"generic derivation {np.array2string(want, precision=8)}",
             )
+
+
+def _outside_declared_support(family: ExponentialFamily) -> list[float]:
+    """NaN, and points just and well outside the declared ``support`` bounds."""
+    probes = [np.nan]
+    if family.support is not None:
+        low, high = family.support
+        if np.isfinite(low):
+            probes += [low - 1e-3 * max(1.0, abs(low)), low - 1.0, low - 1e3]
+        if np.isfinite(high):
+            probes += [high + 1e-3 * max(1.0, abs(high)), high + 1.0, high + 1e3]
+    return probes
+
+
+def _check_declared_support(
+    report: _Report, family: ExponentialFamily, eta: PyTree
+) -> None:
+    """``in_support`` is False at NaN and outside the declared bounds (the draws
+    show only that it is not too narrow; one too wide lets bad data through
+    every check)."""
+    if family.event_shape != ():
+        return
+    dtype = leaf_dtype(eta)
+    for value in _outside_declared_support(family):
+        if bool(family.in_support(jnp.asarray(value, dtype))):
+            report.fail(
+                "support",
+                f"in_support({value}) is True, outside the declared support "
+                f"{family.support}",
+            )
+            return
 
 
 def _check_certified_support(

@@ -383,8 +383,9 @@ class ExponentialFamily(abc.ABC):
         where ∇A(η) → μ only as η runs off, it is not). Never silently
         unconverged: on concrete input a failed solve raises ``ValueError`` (μ
         outside the mean domain, or on its boundary, where the MLE does not
-        exist); under jit/vmap the entries of an unconverged solve are NaN. Gradients come from the implicit function
-        theorem, dη = (∇²A)⁻¹ dμ, not from differentiating the iterations.
+        exist); under jit/vmap the entries of an unconverged solve are NaN.
+        Gradients come from the implicit function theorem, dη = (∇²A)⁻¹ dμ,
+        not from differentiating the iterations.
         """
         return natural_by_newton(self, mu)
 

@@ -236,3 +236,23 @@ def test_the_generic_inverse_is_relative_for_small_means():
     )
     for mu in (1e-3, 1e-5, 1e-6):
         np.testing.assert_allclose(rayleigh.natural_parameters(mu), -1 / mu, 1e-5)
+
+
+def test_the_kit_catches_an_in_support_wider_than_the_declared_support():
+    """A Rayleigh with in_support x > −1 passed the kit (its draws are all in
+    the support), and then log_prob(η, −0.5) and mle of negative data returned
+    numbers instead of raising."""
+    wide = ef.family(
+        sufficient_statistics=lambda x: x * x,
+        log_partition=lambda eta: -jnp.log(-2 * eta),
+        log_base_measure=jnp.log,
+        natural_domain=D.negative(),
+        in_support=lambda x: x > -1,
+        sample=lambda key, eta, shape: jnp.sqrt(
+            jax.random.exponential(key, shape) / -eta
+        ),
+        support=(0.0, np.inf),
+        name="rayleigh",
+    )
+    with pytest.raises(AssertionError, match=r"\[support\] in_support\(-0.001\)"):
+        check_family(wide, jnp.asarray(-0.5), key=jax.random.key(0))
