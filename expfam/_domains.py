@@ -186,7 +186,8 @@ class Simplex(Domain):
 
     def forward(self, z: Array) -> Array:
         zeros = jnp.zeros((*z.shape[:-1], 1), z.dtype)
-        return jax.nn.softmax(jnp.concatenate([z, zeros], axis=-1), axis=-1)
+        p = jax.nn.softmax(jnp.concatenate([z, zeros], axis=-1), axis=-1)
+        return _inside_above(p, 0.0)  # an underflowed 0 is not in the open simplex
 
     def inverse(self, eta: Array) -> Array:
         return jnp.log(eta[..., :-1]) - jnp.log(eta[..., -1:])
@@ -210,7 +211,11 @@ class PositiveDefinite(Domain):
 
     z holds the d(d + 1)/2 entries of the lower triangle (row-major); the
     diagonal passes through softplus, so L has a positive diagonal and
-    eta = L Lᵀ is positive definite for every z.
+    eta = L Lᵀ is positive definite for every z. The diagonal is kept at
+    least √tiny, so that L_ii² does not underflow (softplus(−60)² gave a
+    singular η in float32). In floating point, a z whose L is conditioned
+    beyond ~1/√eps still gives an η that rounds to an indefinite matrix
+    (``contains`` is then False); ``fit`` halves such steps.
     """
 
     d: int
@@ -221,9 +226,10 @@ class PositiveDefinite(Domain):
 
     def _cholesky_from(self, z: Array) -> Array:
         L = _fill_lower(z, self.d)
-        diag = jnp.diagonal(L, axis1=-2, axis2=-1)
+        diag = jax.nn.softplus(jnp.diagonal(L, axis1=-2, axis2=-1))
+        floor = jnp.sqrt(jnp.finfo(L.dtype).tiny)
         idx = jnp.arange(self.d)
-        return L.at[..., idx, idx].set(jax.nn.softplus(diag))
+        return L.at[..., idx, idx].set(jnp.maximum(diag, floor))
 
     def forward(self, z: Array) -> Array:
         L = self._cholesky_from(z)

@@ -256,3 +256,15 @@ def test_the_kit_catches_an_in_support_wider_than_the_declared_support():
     )
     with pytest.raises(AssertionError, match=r"\[support\] in_support\(-0.001\)"):
         check_family(wide, jnp.asarray(-0.5), key=jax.random.key(0))
+
+
+def test_extreme_unconstrained_values_stay_in_the_domain():
+    """softplus(−60)² underflowed to a singular positive-definite η in
+    float32, and softmax to an exact 0 outside the open simplex."""
+    for domain in (D.positive_definite(2), D.negative_definite(2)):
+        eta = domain.forward(jnp.asarray([-60.0, 0.0, 0.0]))
+        assert bool(domain.contains(eta))
+    simplex = D.simplex()
+    p = simplex.forward(jnp.asarray([50.0, -50.0]))
+    assert bool(simplex.contains(p))
+    assert np.all(np.isfinite(simplex.inverse(p)))
