@@ -1043,8 +1043,11 @@ def fisher_scoring(
     Args:
       model: a :class:`GLM` or :class:`Conditional`.
       data: ``(inputs, targets)`` with the samples on axis 0.
-      init: starting parameters; default ``model.init(key)`` (for a
-        :class:`GLM`, moved to its intercept-only MLE).
+      init: starting parameters, or a previous result (of this model, or of
+        one of its kind over the same response family: a GLM with another
+        penalty C warm-starts a regularization path); default
+        ``model.init(key)`` (for a :class:`GLM`, moved to its intercept-only
+        MLE).
       num_steps: the most Newton steps on all the data.
       tol: the relative stopping tolerance.
       damping: λ, the Marquardt damping: the information matrix's diagonal
@@ -1146,15 +1149,27 @@ def fisher_scoring(
     )
 
 
+def _same_model(a: Any, b: Any) -> bool:
+    """Whether a result of fitting ``a`` may start a fit of ``b`` (``ef.fit``
+    and ``fisher_scoring`` alike): the same family, or conditional models of
+    one kind over the same response family (a GLM's penalty C may differ: a
+    warm start along a regularization path)."""
+    if isinstance(a, ConditionalModel) and isinstance(b, ConditionalModel):
+        return type(a) is type(b) and bool(a.family == b.family)
+    if isinstance(a, ConditionalModel) or isinstance(b, ConditionalModel):
+        return False
+    return a is b or bool(a == b)
+
+
 def _scoring_start(model: ConditionalModel, init: Any, result_type: type) -> PyTree:
     """``fisher_scoring``'s ``init`` as parameters, or a ValueError naming the
-    model: a previous result gives its parameters (a result of another model
-    is refused); the rest must be floating-point arrays of the model's
+    model: a previous result gives its parameters (a result of another kind
+    of model is refused, see ``_same_model``); the rest must be floating-point arrays of the model's
     structure and shapes (where the model knows them: a GLM, or a Conditional
     with ``init_fn``). Half-precision parameters are taken in float32."""
     if isinstance(init, result_type):
         previous: Any = init
-        if previous.family is not None and previous.family != model:
+        if previous.family is not None and not _same_model(previous.family, model):
             raise _model_error(
                 model, f"fisher_scoring: init is a result of {previous.family!r}"
             )

@@ -38,7 +38,7 @@ import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from expfam import _stats
-from expfam._conditional import ConditionalModel
+from expfam._conditional import ConditionalModel, _same_model
 from expfam._dtypes import leaf_dtype, to_device
 from expfam._family import ExponentialFamily, _all_finite, _overrides
 from expfam._tree import same_shapes, tree_scale, tree_select, tree_sub, tree_vdot
@@ -738,19 +738,6 @@ def _parameter_shapes(family: ExponentialFamily | ConditionalModel) -> PyTree | 
     if isinstance(family, ConditionalModel):
         return family._parameter_template()
     return jax.eval_shape(family.natural_domain.inverse, family.natural_shape)
-
-
-def _same_model(
-    a: ExponentialFamily | ConditionalModel, b: ExponentialFamily | ConditionalModel
-) -> bool:
-    """Whether a result of fitting ``a`` may start a fit of ``b``: the same
-    family, or conditional models of one kind over the same response family
-    (a GLM's penalty C may differ: a warm start)."""
-    if isinstance(a, ConditionalModel) and isinstance(b, ConditionalModel):
-        return type(a) is type(b) and bool(a.family == b.family)
-    if isinstance(a, ConditionalModel) or isinstance(b, ConditionalModel):
-        return False
-    return a is b or bool(a == b)
 
 
 def _as_dtype(tree: PyTree, old: Any, new: Any) -> PyTree:

@@ -206,8 +206,15 @@ def test_fisher_scoring_arguments_are_checked():
     for fit in (again, from_half):
         assert fit.converged
         np.testing.assert_allclose(fit.params["coef"], first.params["coef"], rtol=1e-3)
+    # Another penalty C is a warm start (as in ef.fit): a regularization path.
+    penalized = ef.GLM(glm.family, 2, C=1.0)
+    warm = ef.fisher_scoring(penalized, (x, y), init=first)
+    cold = ef.fisher_scoring(penalized, (x, y))
+    assert warm.converged
+    np.testing.assert_allclose(warm.params["coef"], cold.params["coef"], rtol=1e-3)
+    logistic = ef.GLM(ef.Bernoulli(), 2)  # another response family: refused
     with pytest.raises(ValueError, match="result of GLM"):
-        ef.fisher_scoring(ef.GLM(ef.Poisson(), 2, C=1.0), (x, y), init=first)
+        ef.fisher_scoring(logistic, (x, (y > 1).astype(np.float32)), init=first)
 
 
 def test_a_glm_input_of_the_wrong_width_is_named():
