@@ -1164,9 +1164,10 @@ def _same_model(a: Any, b: Any) -> bool:
 def _scoring_start(model: ConditionalModel, init: Any, result_type: type) -> PyTree:
     """``fisher_scoring``'s ``init`` as parameters, or a ValueError naming the
     model: a previous result gives its parameters (a result of another kind
-    of model is refused, see ``_same_model``); the rest must be floating-point arrays of the model's
-    structure and shapes (where the model knows them: a GLM, or a Conditional
-    with ``init_fn``). Half-precision parameters are taken in float32."""
+    of model is refused, see ``_same_model``); the rest must be
+    floating-point arrays of the model's structure and shapes (where the
+    model knows them: a GLM, or a Conditional with ``init_fn``).
+    Half-precision parameters are taken in float32."""
     if isinstance(init, result_type):
         previous: Any = init
         if previous.family is not None and not _same_model(previous.family, model):

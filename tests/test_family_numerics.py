@@ -80,6 +80,21 @@ def test_poisson_entropy_at_small_rates(rate, dtype):
     assert abs(got - want) <= 16 * eps * abs(want), (got, want)
 
 
+@pytest.mark.parametrize("rate", [100.001, 150.0, 400.0])
+def test_poisson_entropy_series_beyond_the_switch(rate):
+    # Above λ = 100 the entropy is an asymptotic series; its λ⁻⁴ coefficient
+    # was −1/40 instead of −9/80: 2.4e-10 relative off just past the switch
+    # (a jump against the exact sum below it). The reference is the exact
+    # sum in float64 (math.fsum over p_k log p_k, ~1e-13).
+    k = np.arange(int(rate + 60 * math.sqrt(rate) + 100))
+    log_p = k * math.log(rate) - rate - np.array([math.lgamma(j + 1) for j in k])
+    want = -math.fsum(np.exp(log_p) * log_p)
+    with jax.enable_x64(True):
+        family = ef.Poisson()
+        got = float(family.entropy(family.natural_from(rate=jnp.asarray(rate))))
+    assert abs(got - want) <= 2e-12 * want, (got, want)
+
+
 # ---- The normal families' mle about a centre of the data ------------------ #
 
 
