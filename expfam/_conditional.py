@@ -167,12 +167,13 @@ class ConditionalModel(abc.ABC):
         """Whether ``penalty`` may be nonzero (it is overridden)."""
         return type(self).penalty is not ConditionalModel.penalty
 
-    def _check_inputs(self, inputs: Any) -> None:
-        """Raises a ValueError where the inputs cannot be this model's (a
-        model with a fixed input shape says so; the default accepts any)."""
-        del inputs  # any pytree of arrays: the predictor decides
+    def _check_inputs(self, inputs: Any, caller: str = "fit") -> None:
+        """Raises a ValueError (its message led by ``caller``) where the inputs
+        cannot be this model's (a model with a fixed input shape says so; the
+        default accepts any)."""
+        del inputs, caller  # any pytree of arrays: the predictor decides
 
-    def _check_finite_inputs(self, inputs: Any) -> None:
+    def _check_finite_inputs(self, inputs: Any, caller: str = "fit") -> None:
         """Raises a ValueError naming the first NaN or ±inf among concrete
         floating inputs (a NaN feature made fisher_scoring's parameters NaN
         and froze ef.fit). One fused pass per leaf on the device; the host
@@ -190,9 +191,11 @@ class ConditionalModel(abc.ABC):
             index = tuple(int(i) for i in bad[0])
             value = np.asarray(leaf)[index]
             where = jax.tree_util.keystr(path) + str(list(index))
-            raise _model_error(self, f"fit: inputs{where} = {value} is not finite")
+            raise _model_error(self, f"{caller}: inputs{where} = {value} is not finite")
 
-    def _check_data(self, data: Any, *, values: bool = True) -> tuple[Any, Array]:
+    def _check_data(
+        self, data: Any, *, values: bool = True, caller: str = "fit"
+    ) -> tuple[Any, Array]:
         """Validates ``(inputs, targets)`` and returns them as jax arrays.
 
         ``values=False`` checks types and shapes only: the caller then checks
@@ -203,18 +206,18 @@ class ConditionalModel(abc.ABC):
         if not (isinstance(data, (tuple, list)) and len(data) == 2):
             raise _model_error(
                 self,
-                "fit: data must be a pair (inputs, targets) with the samples on "
+                f"{caller}: data must be a pair (inputs, targets) with the samples on "
                 f"axis 0 of both, got {type(data).__name__}",
             )
         for path, leaf in jax.tree_util.tree_leaves_with_path(data[0]):
             problem = real_dtype_problem(leaf)
             if problem is not None:
                 where = jax.tree_util.keystr(path)
-                raise _model_error(self, f"fit: inputs{where} {problem}")
+                raise _model_error(self, f"{caller}: inputs{where} {problem}")
         inputs = jax.tree_util.tree_map(as_array, data[0])
-        self._check_inputs(inputs)
+        self._check_inputs(inputs, caller)
         if values:
-            self._check_finite_inputs(inputs)
+            self._check_finite_inputs(inputs, caller)
         targets = self.family._check("batch", "targets", data[1], support=values)
         rows = {
             jnp.shape(leaf)[0] if jnp.ndim(leaf) else None
@@ -223,7 +226,7 @@ class ConditionalModel(abc.ABC):
         if rows != {targets.shape[0]}:
             raise _model_error(
                 self,
-                f"fit: inputs have {sorted(rows, key=str)} rows but targets have "
+                f"{caller}: inputs have {sorted(rows, key=str)} rows but targets have "
                 f"{targets.shape[0]}",
             )
         return inputs, targets
@@ -491,12 +494,12 @@ class GLM(ConditionalModel):
     def _has_penalty(self) -> bool:
         return self.C is not None
 
-    def _check_inputs(self, inputs: Any) -> None:
+    def _check_inputs(self, inputs: Any, caller: str = "fit") -> None:
         shape = jnp.shape(inputs)
         if len(shape) != 2 or shape[1] != self.num_features:
             raise _model_error(
                 self,
-                f"fit: inputs have shape {shape}, but a GLM with "
+                f"{caller}: inputs have shape {shape}, but a GLM with "
                 f"num_features={self.num_features} takes (n, {self.num_features})",
             )
 
@@ -1075,7 +1078,7 @@ def fisher_scoring(
             raise _model_error(model, f"fisher_scoring: {name}={value!r} must be >= 0")
     if (problem := key_problem(key)) is not None:
         raise _model_error(model, f"fisher_scoring: {problem}")
-    inputs, targets = model._check_data(data, values=False)
+    inputs, targets = model._check_data(data, values=False, caller="fisher_scoring")
     start = False
     if init is None and isinstance(model, GLM):
         start = True
@@ -1111,7 +1114,7 @@ def fisher_scoring(
         (steps, converged, values, norms, valid)
     )
     if not valid:
-        model._check_data(data)  # names the input or target at fault
+        model._check_data(data, caller="fisher_scoring")  # names the one at fault
     steps, converged = int(steps), bool(converged)
     if not converged:
         objective = float(values[steps - 1]) if steps else math.nan
