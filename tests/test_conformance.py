@@ -28,6 +28,7 @@ def _poisson_like(offset=0.0, mean_bias=1.0):
         log_partition=lambda e: jnp.exp(e) + offset,
         natural_domain=ef.domains.real(),
         log_base_measure=lambda x: -jax.scipy.special.gammaln(x + 1.0),
+        expected_log_base_measure=ef.Poisson().expected_log_base_measure,
         sample=lambda k, e, s: jax.random.poisson(k, mean_bias * jnp.exp(e), s).astype(
             float
         ),
@@ -39,6 +40,23 @@ def _poisson_like(offset=0.0, mean_bias=1.0):
 def test_kit_catches_log_partition_off_by_a_constant():
     with pytest.raises(AssertionError, match="normalized"):
         check_family(_poisson_like(offset=0.01), jnp.log(3.0), key=jax.random.key(1))
+
+
+def test_kit_says_which_checks_a_missing_expected_log_base_measure_skips():
+    """A non-constant h without E[log h]: entropy, cross entropy and E[log h]
+    cannot be checked; the kit passed silently (the README's ef.family
+    Rayleigh had no entropy, and nothing said so)."""
+    family = ef.family(
+        sufficient_statistics=lambda x: jnp.asarray(x, float),
+        log_partition=jnp.exp,
+        natural_domain=ef.domains.real(),
+        log_base_measure=lambda x: -jax.scipy.special.gammaln(x + 1.0),
+        sample=lambda k, e, s: jax.random.poisson(k, jnp.exp(e), s).astype(float),
+        discrete=True,
+        name="poisson without E[log h]",
+    )
+    with pytest.warns(UserWarning, match="entropy, cross entropy and E.log h. not"):
+        check_family(family, jnp.log(2.5), key=jax.random.key(3))
 
 
 def test_kit_catches_a_wrong_sampler():
