@@ -10,7 +10,7 @@ repeated small samples (N = 2..20) the average MLE variance is (N − 1)/N σ²,
 not σ²: the 1/N estimator is biased low.
 
     python examples/heights.py [--out DIR] [--n 10000] [--steps 2000]
-        [--batch 500] [--reps 20000] [--seed 0]
+        [--batch 500] [--reps 20000] [--max-size 20] [--seed 0]
 """
 
 from __future__ import annotations
@@ -41,10 +41,13 @@ def closed_form(normal, heights):
     """The MLE in cm three ways: float32 on raw heights, float32 on standardized
     heights mapped back, and the float64 numpy reference.
 
-    The variance is E[x²] − E[x]², about 29 000 − 28 900 cm² at mean 170 cm: in
-    float32 (7 digits) the subtraction keeps only ~3 of them. Standardizing
-    first makes E[z²] ≈ 1 and E[z]² ≈ 0, so nothing cancels; that is what a
-    careful float32 user does (x64 would also do).
+    The variance is E[x²] − E[x]², about 29 000 − 28 900 cm² at mean 170 cm:
+    in float32 (7 digits) the subtraction would keep only ~3 of them. ``mle``
+    does not subtract so: where the location is large against the spread it
+    sums u(x − c) about a data row c near the mean, so the raw float32 heights
+    give the variance to float32 rounding too. Standardizing by hand (E[z²] ≈
+    1, E[z]² ≈ 0) is the other way, and the Normal family is closed under the
+    affine map back.
     """
     raw = normal.params_from(normal.mle(heights))
     z = (heights - REF_CM) / SCALE_CM

@@ -16,7 +16,8 @@ and it is fitted to samples by ``mle`` (moment matching, the generic Newton
 inverse of ∇A) and by ``ef.fit`` with ``ef.natural_gradient``, against the truth
 and against a scipy maximum-likelihood fit.
 
-    python examples/new_family.py [--out DIR] [--n 100000] [--probs 0.1] [--seed 0]
+    python examples/new_family.py [--out DIR] [--n 100000] [--probs 0.1]
+        [--check-etas -3,0,1e-4,1,25] [--seed 0]
 """
 
 from __future__ import annotations
