@@ -23,6 +23,7 @@ from jax.flatten_util import ravel_pytree
 
 from expfam._dtypes import leaf_dtype
 from expfam._family import ExponentialFamily
+from expfam._validation import family_error, key_problem
 
 PyTree = Any
 
@@ -101,7 +102,29 @@ def check_family(
       key: a ``jax.random`` key for the sampler.
       num_samples: Monte Carlo sample size.
       sigmas: how many standard errors a Monte Carlo estimate may be off.
+
+    Raises:
+      AssertionError: naming every check that fails.
+      ValueError: for arguments that are not a family instance, a natural
+        parameter of it, a JAX key, an int ``num_samples`` >= 100 or a
+        positive ``sigmas``.
     """
+    if not isinstance(family, ExponentialFamily):
+        raise ValueError(
+            f"check_family: the first argument must be a family instance (e.g. "
+            f"ef.Normal()), got {family!r}"
+        )
+    if (problem := key_problem(key)) is not None:
+        raise family_error(family, f"check_family: {problem}")
+    if isinstance(num_samples, bool) or not (
+        isinstance(num_samples, (int, np.integer)) and num_samples >= 100
+    ):
+        raise family_error(
+            family, f"check_family: num_samples={num_samples!r} must be an int >= 100"
+        )
+    if not (isinstance(sigmas, (int, float, np.number)) and sigmas > 0):
+        raise family_error(family, f"check_family: sigmas={sigmas!r} must be > 0")
+    eta = family._check("natural", "eta", eta)
     report = _Report(family, eta)
     f64 = _is_f64(eta)
     rtol = 1e-6 if f64 else 2e-3

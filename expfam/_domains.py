@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import math
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
 from expfam._linalg import matmul
+from expfam._validation import int_field
 
 Array = jax.Array
 PyTree = Any
@@ -117,6 +119,9 @@ class GreaterThan(Domain):
 
     low: float = 0.0
 
+    def __post_init__(self) -> None:
+        _finite_bounds(self, "low")
+
     def forward(self, z: Array) -> Array:
         return _inside_above(self.low + jax.nn.softplus(z), self.low)
 
@@ -135,6 +140,9 @@ class LessThan(Domain):
     """The open half-line (-∞, high): eta = high - softplus(z)."""
 
     high: float = 0.0
+
+    def __post_init__(self) -> None:
+        _finite_bounds(self, "high")
 
     def forward(self, z: Array) -> Array:
         return _inside_below(self.high - jax.nn.softplus(z), self.high)
@@ -157,6 +165,7 @@ class Interval(Domain):
     high: float
 
     def __post_init__(self) -> None:
+        _finite_bounds(self, "low", "high")
         if not self.low < self.high:
             raise ValueError(
                 f"Interval(low={self.low}, high={self.high}): low must be < high"
@@ -221,8 +230,7 @@ class PositiveDefinite(Domain):
     d: int
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.d, int) and self.d >= 1):
-            raise ValueError(f"PositiveDefinite(d={self.d!r}): d must be an int >= 1")
+        int_field(self, "d", 1, f"PositiveDefinite(d={self.d!r})")
 
     def _cholesky_from(self, z: Array) -> Array:
         L = _fill_lower(z, self.d)
@@ -265,6 +273,9 @@ class NegativeDefinite(Domain):
 
     d: int
 
+    def __post_init__(self) -> None:
+        int_field(self, "d", 1, f"NegativeDefinite(d={self.d!r})")
+
     def forward(self, z: Array) -> Array:
         return -PositiveDefinite(self.d).forward(z)
 
@@ -287,6 +298,9 @@ class Stack(Domain):
     """
 
     domains: tuple[Domain, ...]
+
+    def __post_init__(self) -> None:
+        _check_parts(self)
 
     def _apply(self, method: str, v: Array) -> Array:
         if v.shape[-1:] != (len(self.domains),):
@@ -318,6 +332,9 @@ class Product(Domain):
 
     domains: tuple[Domain, ...]
 
+    def __post_init__(self) -> None:
+        _check_parts(self)
+
     def forward(self, z: tuple) -> tuple:
         return _like(z, (d.forward(zi) for d, zi in zip(self.domains, z, strict=True)))
 
@@ -334,6 +351,39 @@ class Product(Domain):
 
     def describe(self) -> str:
         return "(" + ", ".join(d.describe() for d in self.domains) + ")"
+
+
+def _finite_bounds(domain: Domain, *names: str) -> None:
+    """Each named bound of ``domain`` as a finite float, or a ValueError (an
+    infinite bound gave forward(z) = 3.4e38 or NaN for every z: a half-line
+    is greater_than/less_than, the whole line real())."""
+    for name in names:
+        value = getattr(domain, name)
+        try:
+            bound = float(value)
+        except (TypeError, ValueError):
+            bound = math.nan
+        if not math.isfinite(bound):
+            raise ValueError(
+                f"{domain!r}: {name} must be a finite number, got {value!r} (for a "
+                "half-line use greater_than/less_than, for all reals real())"
+            )
+        object.__setattr__(domain, name, bound)
+
+
+def _check_parts(domain: Any) -> None:
+    """``domain.domains`` as a non-empty tuple of domains, or a ValueError
+    naming the first entry that is not one (``D.real`` uncalled, say)."""
+    parts = tuple(domain.domains)
+    name = type(domain).__name__.lower()
+    if not parts:
+        raise ValueError(f"{name}() needs at least one domain")
+    for i, part in enumerate(parts):
+        if not isinstance(part, Domain):
+            called = getattr(part, "__name__", None)
+            hint = f" (call it: {called}())" if callable(part) and called else ""
+            raise ValueError(f"{name}(...): entry {i} is {part!r}, not a domain{hint}")
+    object.__setattr__(domain, "domains", parts)
 
 
 def _like(template: tuple, items: Any) -> tuple:

@@ -28,10 +28,17 @@ __all__ = [
 ]
 
 
+def _wide_float(dtype: Any) -> bool:
+    """float32 or wider: a dtype sums of statistics can be taken in (float16
+    overflows at 65504: 10^5 standard normals' Σx² was inf)."""
+    return jnp.issubdtype(dtype, jnp.floating) and jnp.finfo(dtype).bits >= 32
+
+
 def stat_dtype(x: Any) -> jnp.dtype:
-    """The float dtype statistics of ``x`` are computed in (x's own if float)."""
+    """The float dtype statistics of ``x`` are computed in: x's own if it is
+    float32 or wider, else (ints, bools, half floats) the default float."""
     dtype = jnp.result_type(x)
-    return dtype if jnp.issubdtype(dtype, jnp.floating) else jnp.result_type(float)
+    return dtype if _wide_float(dtype) else jnp.result_type(float)
 
 
 def native_order(x: Any) -> Any:
@@ -61,19 +68,22 @@ def as_float(x: Any) -> jax.Array:
 
 
 def data_as_float(x: Any) -> Any:
-    """Observations in a floating dtype: floats keep theirs, integers and bools
-    become the default float. Host integers are cast on the host, so int64
-    counts are not first truncated to int32 (without ``jax_enable_x64``); a
-    jax array or tracer is cast where it is (inside a program, fused with its
-    use). A sum of integer statistics in their own dtype overflows silently."""
+    """Observations in a floating dtype: float32 and wider keep theirs;
+    integers, bools and half floats become the default float. Host integers
+    are cast on the host, so int64 counts are not first truncated to int32
+    (without ``jax_enable_x64``); a jax array or tracer is cast where it is
+    (inside a program, fused with its use). A sum of statistics in an integer
+    dtype overflows silently, and in float16 at 65504."""
 
     def cast(leaf: Any) -> Any:
         if isinstance(leaf, jax.Array):  # tracers included
-            if jnp.issubdtype(leaf.dtype, jnp.inexact):
+            if _wide_float(leaf.dtype) or jnp.issubdtype(
+                leaf.dtype, jnp.complexfloating
+            ):
                 return leaf
             return leaf.astype(stat_dtype(leaf))
         host = np.asarray(native_order(leaf))
-        if np.issubdtype(host.dtype, np.inexact) or host.dtype == object:
+        if _wide_float(host.dtype) or host.dtype.kind in "cOUS":
             return leaf  # floats as given; anything else is the checks' to name
         return jnp.asarray(host.astype(jnp.result_type(float)))
 

@@ -212,6 +212,12 @@ class ExponentialFamily(abc.ABC):
     the family and the value for a parameter outside the natural domain, data
     outside the support, NaN or a wrong event shape. Under ``jax.jit``,
     ``jax.vmap`` or ``jax.grad`` the arguments are traced and not checked.
+    The functions a family gives (``sufficient_statistics``,
+    ``log_partition``, ``log_base_measure``, ``in_support``) are its raw
+    definitions for one observation or one η and are not checked: given a
+    batch they compute whatever their code computes (vmap them instead), and
+    the derived methods are the checked way in. Integer, bool and half-float
+    data reach u and log h as the default float.
     """
 
     param_names: ClassVar[tuple[str, ...]] = ()
@@ -627,6 +633,7 @@ class ExponentialFamily(abc.ABC):
         if not self.param_names:
             raise family_error(self, "has no conventional parameterization")
         if is_concrete(eta):
+            eta = self._sequence_as_natural(eta)
             eta = jax.tree_util.tree_map(as_float, eta)
             if not bool(self._contains(eta, batched=True)):
                 raise family_error(
@@ -704,6 +711,7 @@ class ExponentialFamily(abc.ABC):
                 )
             return value
         if kind == "mean":
+            value = self._sequence_as_natural(value)  # μ has η's structure
             value = jax.tree_util.tree_map(as_float, value)
             if not same_structure(value, self.natural_shape) or not (
                 _tree_all_finite(value)

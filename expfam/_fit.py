@@ -101,9 +101,10 @@ class FitHistory(NamedTuple):
     residual_norm: np.ndarray
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class FitResult:
-    """The outcome of :func:`fit`.
+    """The outcome of :func:`fit`. Compared and hashed by identity (its fields
+    hold arrays, whose ``==`` is elementwise).
 
     Attributes:
       natural: the fitted natural parameter η (None for a conditional model).

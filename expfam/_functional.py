@@ -16,12 +16,14 @@ __all__ = ["family"]
 
 
 @final
-@dataclasses.dataclass(frozen=True, eq=False)
+@dataclasses.dataclass(frozen=True)
 class FunctionalFamily(ExponentialFamily):
     """A family assembled from functions by :func:`expfam.family`.
 
-    Equality and hashing are by identity: two calls with the same functions make
-    two distinct (but interchangeable) families.
+    Equality and hashing are by its fields: the same function objects, domain
+    and options make equal families (so does ``copy.deepcopy``, which keeps
+    functions as they are), and two lambdas with the same body are different
+    functions, hence different families.
     """
 
     name: str
@@ -84,6 +86,12 @@ class FunctionalFamily(ExponentialFamily):
     @property
     def support(self) -> tuple[float, float] | None:
         return self.bounds
+
+    def __deepcopy__(self, memo: dict) -> FunctionalFamily:
+        # Immutable: a copy is the family itself. deepcopy would copy fields
+        # such as jnp.log (a jitted function) into unequal objects, and a
+        # deep-copied FitResult could then no longer resume its fit.
+        return self
 
     def __repr__(self) -> str:
         return f"family({self.name!r})"

@@ -23,7 +23,7 @@ from expfam import _domains as domains
 from expfam._families._common import as_float, is_integer
 from expfam._family import ExponentialFamily
 from expfam._special import softplus
-from expfam._validation import describe_value, family_error, is_concrete
+from expfam._validation import describe_value, family_error, int_field, is_concrete
 
 Array = jax.Array
 
@@ -48,13 +48,6 @@ _POISSON_TERMS = 320
 
 # The multinomial enumerates its support for the conformance kit up to this size.
 _MAX_ENUMERATED = 100_000
-
-
-def _check_int(owner: str, name: str, value: object, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{owner}: {name} must be an int >= {low}, got {value!r}")
-    if value < low:
-        raise ValueError(f"{owner}: {name} must be an int >= {low}, got {value!r}")
 
 
 class _ScalarCount(ExponentialFamily):
@@ -452,7 +445,7 @@ class Binomial(_LogitCounts):
     n: int
 
     def __post_init__(self) -> None:
-        _check_int(f"Binomial(n={self.n!r})", "n", self.n, 1)
+        int_field(self, "n", 1, f"Binomial(n={self.n!r})")
 
     @property
     def _n(self) -> int:
@@ -536,7 +529,7 @@ class Categorical(_SoftmaxCounts):
     k: int
 
     def __post_init__(self) -> None:
-        _check_int(f"Categorical(k={self.k!r})", "k", self.k, 2)
+        int_field(self, "k", 2, f"Categorical(k={self.k!r})")
 
     def sufficient_statistics(self, x: Array) -> Array:
         x = as_float(x)
@@ -585,8 +578,8 @@ class Multinomial(_SoftmaxCounts):
 
     def __post_init__(self) -> None:
         owner = f"Multinomial(k={self.k!r}, n={self.n!r})"
-        _check_int(owner, "k", self.k, 2)
-        _check_int(owner, "n", self.n, 1)
+        int_field(self, "k", 2, owner)
+        int_field(self, "n", 1, owner)
 
     @property
     def _n(self) -> int:

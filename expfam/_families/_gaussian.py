@@ -16,6 +16,7 @@ from expfam import _domains as domains
 from expfam._families._common import as_float, asymmetry_problem
 from expfam._family import ExponentialFamily
 from expfam._linalg import einsum, matmul
+from expfam._validation import int_field
 
 Array = jax.Array
 
@@ -182,8 +183,7 @@ class MultivariateNormal(_LocationMoments, ExponentialFamily):
     param_names = ("mean", "covariance")
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.d, int) and self.d >= 1):
-            raise ValueError(f"MultivariateNormal(d={self.d!r}): d must be an int >= 1")
+        int_field(self, "d", 1, f"MultivariateNormal(d={self.d!r})")
 
     @property
     def event_shape(self) -> tuple[int, ...]:

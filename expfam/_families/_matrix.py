@@ -17,6 +17,7 @@ from expfam._families._common import as_float, asymmetry_problem
 from expfam._family import ExponentialFamily
 from expfam._linalg import einsum, matmul
 from expfam._special import log_minus_digamma
+from expfam._validation import int_field
 
 Array = jax.Array
 
@@ -167,8 +168,7 @@ class Wishart(ExponentialFamily):
     param_names = ("df", "scale")
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.d, int) and self.d >= 1):
-            raise ValueError(f"Wishart(d={self.d!r}): d must be an int >= 1")
+        int_field(self, "d", 1, f"Wishart(d={self.d!r})")
 
     @property
     def event_shape(self) -> tuple[int, ...]:

@@ -21,6 +21,7 @@ from expfam._families._common import as_float
 from expfam._family import ExponentialFamily
 from expfam._newton import default_tolerance
 from expfam._special import gamma_entropy_part, inverse_digamma, trigamma
+from expfam._validation import int_field
 
 Array = jax.Array
 
@@ -228,8 +229,7 @@ class Dirichlet(ExponentialFamily):
     param_names = ("concentration",)
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.k, int) and self.k >= 2):
-            raise ValueError(f"Dirichlet(k={self.k!r}): k must be an int >= 2")
+        int_field(self, "k", 2, f"Dirichlet(k={self.k!r})")
 
     @property
     def event_shape(self) -> tuple[int, ...]:

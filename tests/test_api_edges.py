@@ -1,0 +1,115 @@
+"""The public surface used the way a researcher would: copies, dtypes,
+lists, numpy sizes, constructors (each test fails on the code before its
+fix; found by a review of the API's consistency)."""
+
+from __future__ import annotations
+
+import copy
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import expfam as ef
+from expfam.testing import check_family
+
+D = ef.domains
+
+
+def test_half_float_data_are_summed_as_the_default_float():
+    """float16 sums overflow at 65504: 10^5 standard normals' Σx² was inf and
+    ū NaN (mle blamed the data); small batches lost digits."""
+    rng = np.random.default_rng(0)
+    xs = (rng.standard_normal(100_000) * 2 + 1).astype(np.float16)
+    want = ef.Normal().average_sufficient_statistics(xs.astype(np.float32))
+    got = ef.Normal().average_sufficient_statistics(xs)
+    assert got.dtype == jnp.float32
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    counts = rng.poisson(3.0, 100_000).astype(np.float16)
+    np.testing.assert_allclose(
+        ef.Poisson().average_sufficient_statistics(counts),
+        counts.mean(dtype=np.float64),
+        rtol=1e-6,
+    )
+    small = np.array([1, 2, 4], np.float16)
+    np.testing.assert_allclose(
+        ef.Normal().mle(small), ef.Normal().mle(small.astype(np.float32))
+    )
+
+
+def test_a_copied_functional_family_is_the_family():
+    """deepcopy copied jnp.log (a jitted function) into an unequal object, so
+    a deep-copied result could not resume its own fit."""
+    ray = ef.family(
+        sufficient_statistics=lambda x: x * x,
+        log_partition=lambda e: -jnp.log(-2 * e),
+        log_base_measure=jnp.log,
+        natural_domain=D.negative(),
+        in_support=lambda x: x > 0,
+        name="rayleigh",
+    )
+    assert copy.deepcopy(ray) == ray and hash(copy.deepcopy(ray)) == hash(ray)
+    xs = np.random.default_rng(0).rayleigh(2.0, 200).astype(np.float32)
+    first = ef.fit(ray, xs, batch_size=50, num_steps=20)
+    again = ef.fit(ray, xs, batch_size=50, num_steps=5, init=copy.deepcopy(first))
+    assert again.num_steps == 5
+    # A result compares by identity (its arrays' == is elementwise).
+    assert first in [again, first] and first != again and hash(first) != hash(again)
+
+
+def test_lists_are_parameters_everywhere():
+    """mean_parameters took a list; params_from and natural_parameters said
+    the same values were 'not a finite mean parameter'."""
+    normal = ef.Normal()
+    assert float(normal.params_from([0.25, -0.125])["variance"]) == pytest.approx(4.0)
+    np.testing.assert_allclose(normal.natural_parameters([1.0, 5.0]), [0.25, -0.125])
+    mvn = ef.MultivariateNormal(2)
+    h, lam = mvn.natural_parameters([np.zeros(2), np.eye(2)])
+    np.testing.assert_allclose(h, np.zeros(2), atol=1e-7)
+    np.testing.assert_allclose(lam, -0.5 * np.eye(2), atol=1e-7)
+
+
+def test_numpy_sizes_are_sizes():
+    """Categorical took np.int64; Dirichlet, MultivariateNormal, Wishart and
+    positive_definite said 'd must be an int >= 1' for d = 2."""
+    for make in (ef.Dirichlet, ef.MultivariateNormal, ef.Wishart, ef.Categorical):
+        assert make(np.int64(3)) == make(3)
+        assert repr(make(np.int64(3))) == repr(make(3))
+    assert D.positive_definite(np.int64(2)) == D.positive_definite(2)
+    for bad in (2.5, True, 0):
+        with pytest.raises(ValueError, match="must be an int"):
+            ef.MultivariateNormal(bad)
+
+
+def test_domain_constructors_check_their_arguments():
+    """interval(0, inf).forward gave 3.4e38 for every z, and stack(D.real)
+    (uncalled) failed only later, inside mean_parameters."""
+    with pytest.raises(ValueError, match="high must be a finite number"):
+        D.interval(0.0, np.inf)
+    with pytest.raises(ValueError, match="low must be a finite number"):
+        D.greater_than(float("nan"))
+    with pytest.raises(
+        ValueError, match=r"entry 0 .* not a domain \(call it: real\(\)\)"
+    ):
+        D.stack(D.real, D.negative)
+    with pytest.raises(ValueError, match="at least one domain"):
+        D.product()
+    with pytest.raises(ValueError, match="must be an int"):
+        D.negative_definite(0)
+    assert D.greater_than(np.float32(1.0)) == D.greater_than(1.0)
+
+
+def test_check_family_checks_its_arguments():
+    """key=0 gave JAX's TypeError, num_samples=0 a ZeroDivisionError, a
+    string an AttributeError; a list η now works as for every method."""
+    normal = ef.Normal()
+    with pytest.raises(ValueError, match="key=0 is not a JAX PRNG key"):
+        check_family(normal, [0.0, -0.5], key=0)
+    with pytest.raises(ValueError, match="num_samples=0"):
+        check_family(normal, [0.0, -0.5], key=jax.random.key(0), num_samples=0)
+    with pytest.raises(ValueError, match="family instance"):
+        check_family("normal", [0.0, -0.5], key=jax.random.key(0))
+    with pytest.raises(ValueError, match="not a natural parameter"):
+        check_family(normal, [0.0, 0.5], key=jax.random.key(0))
+    check_family(normal, [0.0, -0.5], key=jax.random.key(0))
