@@ -841,13 +841,32 @@ class ExponentialFamily(abc.ABC):
     def _average_of_iterable(
         self, chunks: Iterable, weights: Any, centered: bool = False
     ) -> tuple[PyTree, Array | None]:
-        if isinstance(chunks, (str, bytes, Mapping)):
-            raise family_error(self, f"cannot average over {type(chunks).__name__}")
+        if chunks is None or isinstance(chunks, (str, bytes, Mapping)):
+            raise family_error(
+                self,
+                f"cannot average over {type(chunks).__name__}: pass an array of "
+                "observations or an iterable of chunks",
+            )
+        if isinstance(weights, (np.ndarray, jax.Array)) and np.ndim(weights) == 1:
+            raise family_error(
+                self,
+                "with data given as chunks, weights must be an iterable of one "
+                f"weights array per chunk, not one array of shape {np.shape(weights)}",
+            )
         weight_iter = iter(weights) if weights is not None else None
 
         def pieces():
-            for chunk in chunks:
-                w = None if weight_iter is None else np.asarray(next(weight_iter))
+            for index, chunk in enumerate(chunks):
+                w = None
+                if weight_iter is not None:
+                    w = next(weight_iter, None)
+                    if w is None:
+                        raise family_error(
+                            self,
+                            f"the weights ran out at chunk {index}: give one "
+                            "weights array per chunk",
+                        )
+                    w = np.asarray(w)
                 yield np.asarray(chunk), w
 
         return _stats.chunked_average(

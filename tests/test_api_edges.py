@@ -113,3 +113,18 @@ def test_check_family_checks_its_arguments():
     with pytest.raises(ValueError, match="not a natural parameter"):
         check_family(normal, [0.0, 0.5], key=jax.random.key(0))
     check_family(normal, [0.0, -0.5], key=jax.random.key(0))
+
+
+def test_chunk_weights_that_do_not_line_up_are_named():
+    """A short weights iterator raised 'generator raised StopIteration', one
+    flat weights array 'weights have shape ()', and mle(None) a TypeError."""
+    normal = ef.Normal()
+    chunks = [np.array([1.0, 2.0]), np.array([3.0])]
+    with pytest.raises(ValueError, match="weights ran out at chunk 1"):
+        normal.average_sufficient_statistics(iter(chunks), iter([np.ones(2)]))
+    with pytest.raises(ValueError, match="one weights array per chunk"):
+        normal.average_sufficient_statistics(chunks, np.array([1.0, 1.0, 2.0]))
+    with pytest.raises(ValueError, match=r"Normal.*cannot average over NoneType"):
+        normal.mle(None)
+    got = normal.average_sufficient_statistics(chunks, [np.ones(2), np.full(1, 2.0)])
+    np.testing.assert_allclose(got, [(1 + 2 + 6) / 4, (1 + 4 + 18) / 4])
