@@ -128,3 +128,17 @@ def test_chunk_weights_that_do_not_line_up_are_named():
         normal.mle(None)
     got = normal.average_sufficient_statistics(chunks, [np.ones(2), np.full(1, 2.0)])
     np.testing.assert_allclose(got, [(1 + 2 + 6) / 4, (1 + 4 + 18) / 4])
+
+
+def test_a_batch_of_means_broadcasts_against_one_covariance():
+    """One mean against four covariances worked; four means against one
+    covariance was called 'outside the family's parameter domain'."""
+    mvn = ef.MultivariateNormal(2)
+    cov = np.array([[2.0, 0.5], [0.5, 1.0]])
+    means = np.arange(8.0).reshape(4, 2)
+    h, lam = mvn.natural_from(mean=means, covariance=cov)
+    assert h.shape == (4, 2) and lam.shape == (4, 2, 2)
+    h1, lam1 = mvn.natural_from(mean=means[1], covariance=cov)
+    np.testing.assert_allclose(h[1], h1, rtol=1e-6)
+    np.testing.assert_allclose(lam[1], lam1, rtol=1e-6)
+    np.testing.assert_allclose(mvn.params_from((h, lam))["mean"], means, rtol=1e-5)

@@ -234,11 +234,16 @@ class MultivariateNormal(_LocationMoments, ExponentialFamily):
         return asymmetry_problem("covariance", params["covariance"])
 
     def _natural_from(self, mean: Array, covariance: Array) -> tuple[Array, Array]:
-        # Batched over leading dimensions of mean (..., d) and covariance (..., d, d).
+        # Batched over leading dimensions of mean (..., d) and covariance
+        # (..., d, d), which broadcast against each other: both η leaves get
+        # the common batch shape (four means and one covariance were refused).
+        batch = jnp.broadcast_shapes(mean.shape[:-1], covariance.shape[:-2])
         chol = jnp.linalg.cholesky(covariance)
         eye = jnp.broadcast_to(jnp.eye(self.d, dtype=covariance.dtype), chol.shape)
         inv_chol = jax.scipy.linalg.solve_triangular(chol, eye, lower=True)
         precision = matmul(jnp.swapaxes(inv_chol, -1, -2), inv_chol)
+        precision = jnp.broadcast_to(precision, (*batch, self.d, self.d))
+        mean = jnp.broadcast_to(mean, (*batch, self.d))
         return einsum("...ij,...j->...i", precision, mean), -0.5 * precision
 
     def _params_from(self, eta: tuple[Array, Array]) -> dict[str, Array]:
