@@ -48,3 +48,21 @@ def small_draws(case: Any, dtype: str, n: int = 8) -> Any:
         eta = natural(case, case.typical, dtype)
         _DRAWS[key] = np.asarray(case.family.sample(jax.random.key(0), eta, (n,)))
     return jnp.asarray(_DRAWS[key])
+
+
+def rayleigh_family(**overrides: Any) -> Any:
+    """A Rayleigh law written with ``ef.family`` (u = x², A = −log(−2η),
+    h = x): the README's user-defined family, for the extension tests.
+    ``overrides`` replace or add keyword arguments of ``ef.family``."""
+    import expfam as ef
+
+    kwargs: dict[str, Any] = {
+        "sufficient_statistics": lambda x: x * x,
+        "log_partition": lambda eta: -jnp.log(-2 * eta),
+        "log_base_measure": jnp.log,
+        "natural_domain": ef.domains.negative(),
+        "in_support": lambda x: x > 0,
+        "name": "rayleigh",
+    }
+    kwargs.update(overrides)
+    return ef.family(**kwargs)

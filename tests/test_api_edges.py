@@ -13,6 +13,7 @@ import pytest
 
 import expfam as ef
 from expfam.testing import check_family
+from tests.helpers import rayleigh_family
 
 D = ef.domains
 
@@ -41,14 +42,7 @@ def test_half_float_data_are_summed_as_the_default_float():
 def test_a_copied_functional_family_is_the_family():
     """deepcopy copied jnp.log (a jitted function) into an unequal object, so
     a deep-copied result could not resume its own fit."""
-    ray = ef.family(
-        sufficient_statistics=lambda x: x * x,
-        log_partition=lambda e: -jnp.log(-2 * e),
-        log_base_measure=jnp.log,
-        natural_domain=D.negative(),
-        in_support=lambda x: x > 0,
-        name="rayleigh",
-    )
+    ray = rayleigh_family()
     assert copy.deepcopy(ray) == ray and hash(copy.deepcopy(ray)) == hash(ray)
     xs = np.random.default_rng(0).rayleigh(2.0, 200).astype(np.float32)
     first = ef.fit(ray, xs, batch_size=50, num_steps=20)

@@ -16,6 +16,7 @@ from scipy import stats
 
 import expfam as ef
 from expfam.testing import check_family
+from tests.helpers import rayleigh_family
 
 D = ef.domains
 
@@ -227,14 +228,7 @@ def test_the_generic_inverse_refuses_the_boundary_of_the_mean_domain():
 def test_the_generic_inverse_is_relative_for_small_means():
     """The tolerance was 1e-5 · max(1, |μ|): absolute below 1, so float32
     Rayleigh η at μ = 1e-6 came back 80 % off (the README's family)."""
-    rayleigh = ef.family(
-        sufficient_statistics=lambda x: x * x,
-        log_partition=lambda eta: -jnp.log(-2 * eta),
-        log_base_measure=jnp.log,
-        natural_domain=D.negative(),
-        in_support=lambda x: x > 0,
-        name="rayleigh",
-    )
+    rayleigh = rayleigh_family()
     for mu in (1e-3, 1e-5, 1e-6):
         np.testing.assert_allclose(rayleigh.natural_parameters(mu), -1 / mu, 1e-5)
 
@@ -243,20 +237,15 @@ def test_the_kit_catches_an_in_support_wider_than_the_declared_support():
     """A Rayleigh with in_support x > −1 passed the kit (its draws are all in
     the support), and then log_prob(η, −0.5) and mle of negative data returned
     numbers instead of raising."""
-    wide = ef.family(
-        sufficient_statistics=lambda x: x * x,
-        log_partition=lambda eta: -jnp.log(-2 * eta),
-        log_base_measure=jnp.log,
+    wide = rayleigh_family(
         expected_log_base_measure=lambda eta: (
             0.5 * jnp.log(-0.5 / eta) + 0.5 * (jnp.log(2.0) - np.euler_gamma)
         ),
-        natural_domain=D.negative(),
         in_support=lambda x: x > -1,
         sample=lambda key, eta, shape: jnp.sqrt(
             jax.random.exponential(key, shape) / -eta
         ),
         support=(0.0, np.inf),
-        name="rayleigh",
     )
     with pytest.raises(AssertionError, match=r"\[support\] in_support\(-0.001\)"):
         check_family(wide, jnp.asarray(-0.5), key=jax.random.key(0))
