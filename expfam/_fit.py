@@ -503,11 +503,7 @@ class _EpochPlan:
             return
         rng = np.random.default_rng([self.seed, self.epoch])
         if self.rows:
-            # rng.permutation(n) is this shuffle of an int64 arange: the same
-            # order, with half the memory traffic (2·10^6 rows: 80 → 45 ms).
-            dtype = np.int32 if self.n < 2**31 else np.int64
-            self._order = np.arange(self.n, dtype=dtype)
-            rng.shuffle(self._order)
+            self._order = rng.permutation(self.n)
         else:
             spare = self.n - self.per_epoch * self.batch_size
             self._offset = int(rng.integers(0, spare + 1))
