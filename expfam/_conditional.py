@@ -49,6 +49,7 @@ from expfam._tree import same_shapes, tree_select, tree_sub, tree_vdot
 from expfam._validation import (
     describe_value,
     is_concrete,
+    is_int,
     key_problem,
     real_dtype_problem,
 )
@@ -397,11 +398,7 @@ class GLM(ConditionalModel):
                 "with natural domain ℝ such as Bernoulli, Binomial, Poisson, "
                 "Categorical, and Normal, Gamma); use ef.Conditional"
             )
-        if not (
-            isinstance(self.num_features, (int, np.integer))
-            and not isinstance(self.num_features, bool)
-            and self.num_features >= 1
-        ):
+        if not (is_int(self.num_features) and self.num_features >= 1):
             raise ValueError(f"{call}: num_features must be an int >= 1")
         if self.C is not None and not (
             isinstance(self.C, (int, float)) and math.isfinite(self.C) and self.C > 0

@@ -23,7 +23,7 @@ from jax.flatten_util import ravel_pytree
 
 from expfam._dtypes import leaf_dtype
 from expfam._family import ExponentialFamily
-from expfam._validation import family_error, key_problem
+from expfam._validation import family_error, is_int, key_problem
 
 PyTree = Any
 
@@ -116,9 +116,7 @@ def check_family(
         )
     if (problem := key_problem(key)) is not None:
         raise family_error(family, f"check_family: {problem}")
-    if isinstance(num_samples, bool) or not (
-        isinstance(num_samples, (int, np.integer)) and num_samples >= 100
-    ):
+    if not (is_int(num_samples) and num_samples >= 100):
         raise family_error(
             family, f"check_family: num_samples={num_samples!r} must be an int >= 100"
         )
@@ -553,15 +551,15 @@ def _check_overrides(
             )
 
 
-def _outside_declared_support(family: ExponentialFamily) -> list[float]:
-    """NaN, and points just and well outside the declared ``support`` bounds."""
-    probes = [np.nan]
-    if family.support is not None:
-        low, high = family.support
-        if np.isfinite(low):
-            probes += [low - 1e-3 * max(1.0, abs(low)), low - 1.0, low - 1e3]
-        if np.isfinite(high):
-            probes += [high + 1e-3 * max(1.0, abs(high)), high + 1.0, high + 1e3]
+def _support_probes(family: ExponentialFamily) -> list[float]:
+    """NaN, ±inf and, for each finite declared ``support`` bound b, b itself
+    and points just (1e-3 relative), 1 and 1e3 to either side of it."""
+    probes = [np.nan, np.inf, -np.inf]
+    for bound in family.support or ():
+        if np.isfinite(bound):
+            near = 1e-3 * max(1.0, abs(bound))
+            probes += [bound + s * d for d in (near, 1.0, 1e3) for s in (-1, 1)]
+            probes.append(bound)
     return probes
 
 
@@ -574,8 +572,10 @@ def _check_declared_support(
     if family.event_shape != ():
         return
     dtype = leaf_dtype(eta)
-    for value in _outside_declared_support(family):
-        if bool(family.in_support(jnp.asarray(value, dtype))):
+    low, high = family.support or (-np.inf, np.inf)
+    for value in _support_probes(family):
+        outside = np.isnan(value) or (np.isfinite(value) and not low <= value <= high)
+        if outside and bool(family.in_support(jnp.asarray(value, dtype))):
             report.fail(
                 "support",
                 f"in_support({value}) is True, outside the declared support "
@@ -591,12 +591,7 @@ def _check_certified_support(
     if not family.statistics_certify_support:
         return
     dtype = leaf_dtype(eta)
-    probes = [np.nan, np.inf, -np.inf]
-    if family.support is not None:
-        for bound in family.support:
-            if np.isfinite(bound):
-                probes += [bound, bound - 1.0, bound + 1.0, bound - 1e3, bound + 1e3]
-    for value in probes:
+    for value in _support_probes(family):
         x = jnp.full(family.event_shape, value, dtype)
         if bool(family.in_support(x)):
             continue

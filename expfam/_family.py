@@ -121,13 +121,7 @@ def _wrap(fn: Callable, canonical: Callable | None = None) -> Callable:
             for name, kind in checks.items():
                 if name in arguments:
                     arguments[name] = self._check(kind, name, arguments[name])
-        try:
-            hash(self)
-            out = compiled(**arguments)
-        except TypeError as error:  # an unhashable user family: run uncompiled
-            if "hash" not in str(error):
-                raise
-            out = fn(**arguments)
+        out = compiled(**arguments)  # the family is hashable (checked above)
         if result and concrete and is_concrete(out):
             self._check_result(result, fn.__name__, arguments, out)
         return out

@@ -46,6 +46,7 @@ from expfam._validation import (
     family_error,
     hashable_problem,
     is_concrete,
+    is_int,
     key_problem,
 )
 
@@ -323,7 +324,7 @@ def _chunk_runner(config: _Config) -> Callable:
     """The compiled chunk runner for ``config``, cached across ``fit`` calls."""
     try:
         return _cached_runner(config)
-    except TypeError:  # an unhashable user family or optimizer
+    except TypeError:  # an unhashable optimizer (the family is checked in fit)
         return _make_chunk_runner(config)
 
 
@@ -676,7 +677,7 @@ def _resolve_devices(family: Any, devices: Any) -> list:
         return list(jax.local_devices())
     if isinstance(devices, jax.Device):
         return [devices]
-    if isinstance(devices, (int, np.integer)) and not isinstance(devices, bool):
+    if is_int(devices):
         if devices < 1:
             raise family_error(family, f"fit: devices={devices!r} must be >= 1")
         return list(jax.local_devices())[: int(devices)]
@@ -691,12 +692,6 @@ def _resolve_devices(family: Any, devices: Any) -> list:
     )
 
 
-def _is_int(value: Any) -> bool:
-    """A Python or numpy integer (``np.int64(64)`` from array arithmetic
-    included), not a bool."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
 def _stops(value: Any) -> bool:
     """Whether a callback's return value asks to stop: a true boolean-like
     scalar (True, ``np.True_``, a 0-d bool or integer array, a nonzero int).
@@ -709,19 +704,14 @@ def _stops(value: Any) -> bool:
     return False
 
 
+@functools.partial(jax.jit, static_argnums=0)
 def _unconstrained(family: ExponentialFamily, eta: Any) -> Any:
-    """z = f⁻¹(η) (η default: ``default_natural()``), compiled once per family:
-    op by op, a matrix domain's inverse is dozens of small dispatches."""
-    return _unconstrained_jit(family, eta)  # families are hashable (fit checks)
-
-
-def _unconstrained_eager(family: ExponentialFamily, eta: Any) -> Any:
+    """z = f⁻¹(η) (η default: ``default_natural()``), compiled once per family
+    (families are hashable: fit checks): op by op, a matrix domain's inverse
+    is dozens of small dispatches."""
     if eta is None:
         eta = family.default_natural()
     return family.natural_domain.inverse(eta)
-
-
-_unconstrained_jit = jax.jit(_unconstrained_eager, static_argnums=0)
 
 
 def _shapes(tree: PyTree) -> tuple[Any, list[tuple[tuple[int, ...], Any]]]:
@@ -958,7 +948,7 @@ def fit(
     if (problem := key_problem(key)) is not None:
         raise family_error(family, f"fit: {problem}")
     key = jax.random.key(0) if key is None else key
-    if not (_is_int(chunk) and chunk >= 1):
+    if not (is_int(chunk) and chunk >= 1):
         raise family_error(family, f"fit: chunk={chunk!r} must be an int >= 1")
     if tol is not None and not (
         np.ndim(tol) == 0
@@ -967,11 +957,11 @@ def fit(
         and float(tol) >= 0
     ):
         raise family_error(family, f"fit: tol={tol!r} must be a number >= 0, or None")
-    if not (_is_int(batch_size) and batch_size >= 1):
+    if not (is_int(batch_size) and batch_size >= 1):
         raise family_error(
             family, f"fit: batch_size={batch_size!r} must be an int >= 1"
         )
-    if not (_is_int(num_steps) and num_steps >= 0):
+    if not (is_int(num_steps) and num_steps >= 0):
         raise family_error(family, f"fit: num_steps={num_steps!r} must be an int >= 0")
     chunk, batch_size, num_steps = int(chunk), int(batch_size), int(num_steps)
     tol_value = -math.inf if tol is None else float(tol)

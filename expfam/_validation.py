@@ -98,14 +98,18 @@ def real_dtype_problem(value: Any) -> str | None:
 _REAL_KINDS = (np.bool_, np.integer, np.floating)
 
 
+def is_int(value: Any) -> bool:
+    """A Python or numpy integer (``np.int64(64)`` from array arithmetic
+    included), not a bool."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
 def int_field(obj: Any, name: str, low: int, owner: str) -> None:
     """Checks that the (frozen dataclass) field ``name`` of ``obj`` is an int
     (Python or numpy, not bool) of at least ``low`` (a ValueError led by
     ``owner`` otherwise), and stores it as a Python int, so that numpy and
     Python sizes give the same family, repr and shapes."""
     value = getattr(obj, name)
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{owner}: {name} must be an int >= {low}, got {value!r}")
-    if value < low:
+    if not (is_int(value) and value >= low):
         raise ValueError(f"{owner}: {name} must be an int >= {low}, got {value!r}")
     object.__setattr__(obj, name, int(value))
