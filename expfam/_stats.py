@@ -10,8 +10,8 @@ this is the hot path of every fit. Three concerns live here:
   fuses with their elementwise inputs, and the multivariate normal's Σ x xᵀ is
   the matrix product Xᵀ X. No per-sample array of statistics is built;
 * accuracy: a float32 running sum over 10^8 terms loses digits. Reductions are
-  XLA's (blocked or tree-shaped on every backend), contractions run on blocks
-  of ``_BLOCK_ROWS`` samples whose partial products are summed, and data too
+  XLA's (blocked or tree-shaped on every backend), float32 contractions run on
+  blocks of ``_BLOCK_ROWS`` samples whose partial products are summed, and data too
   large for one device call (numpy memmaps, iterables of chunks) are summed
   chunk by chunk with the chunk totals accumulated on the host in float64;
 * one compile: chunks are padded to a fixed size and masked, so a long stream of
@@ -46,7 +46,8 @@ CHUNK_ROWS = 1 << 20
 # the largest divisor of n up to _BLOCK_ROWS, if at least _MIN_BLOCK_ROWS, else
 # n is padded. A float32 Xᵀ X over 2^23 samples in 8192-row blocks measured
 # within 2e-7 of float64; 1024-row blocks made MultivariateNormal(10)'s Xᵀ X
-# over 10^6 float64 rows 40% slower.
+# over 10^6 float64 rows 40% slower (measured while float64 products were
+# blocked too; they no longer are, see _contract).
 _BLOCK_ROWS = 8192
 _MIN_BLOCK_ROWS = 256
 # Samples narrower than this many numbers are folded before a sum (_column_sum).
@@ -455,14 +456,19 @@ def _contract(
 ) -> jax.Array:
     """``dot_general`` of two batches whose contraction includes the batch axis 0.
 
-    A product with free axes (a matrix product such as Xᵀ X) runs on blocks of
-    ``_BLOCK_ROWS`` samples whose partial products are then summed: a matrix
-    product accumulates along the contraction one term after another, which over
-    10^7 samples loses digits. A product without free axes (Σ x · x) is an
-    elementwise product summed over the contracted axes, written as that: XLA's
-    reductions are blocked, while its dot of two vectors was not before jaxlib
-    0.10.2 (float32 Σ x² over 2^20 samples 1.8e-5 off with jax 0.10.0, 7e-8 as
-    a reduction).
+    A float32 product with free axes (a matrix product such as Xᵀ X) runs on
+    blocks of ``_BLOCK_ROWS`` samples whose partial products are then summed: a
+    matrix product accumulates along the contraction one term after another,
+    which over 10^7 samples loses digits. A float64 product is one call: over
+    10^7 rows its rounding measured 8e-15 relative (numpy's ``X.T @ X`` 7e-15,
+    8192-row blocks 8e-16), while the blocks' many small products cost the
+    multivariate normal's ``mle`` on 10^6 × 10 float64 rows 15 % (jaxlib
+    0.10.2, 2 cores; ``benchmarks/ab.py``: 0.84 and 0.87 without them).
+
+    A product without free axes (Σ x · x) is an elementwise product summed over
+    the contracted axes, written as that: XLA's reductions are blocked, while
+    its dot of two vectors was not before jaxlib 0.10.2 (float32 Σ x² over
+    2^20 samples 1.8e-5 off with jax 0.10.0, 7e-8 as a reduction).
     """
     n = a.shape[0]
     free = a.ndim + b.ndim - 2 * (len(contract[0]) + len(batch[0]))
@@ -473,7 +479,8 @@ def _contract(
         a = jnp.transpose(a, [*contract[0], *batch[0]])
         b = jnp.transpose(b, [*contract[1], *batch[1]])
         return jnp.sum(a * b, axis=tuple(range(len(contract[0]))))
-    if n <= _BLOCK_ROWS:
+    out_dtype = jnp.result_type(a, b) if preferred is None else preferred
+    if n <= _BLOCK_ROWS or jnp.dtype(out_dtype) == jnp.float64:
         return lax.dot_general(
             a,
             b,
