@@ -284,6 +284,21 @@ def _variadic(v):
     return a.sum(), b.sum()
 
 
+def _variadic_blocks(v):
+    """Σx and Σx² as one variadic reduce over blocks of 16 rows of 4096 (XLA
+    vectorizes it across each row without reassociating), then the partial
+    sums (1/16 of the data)."""
+    rows = v.reshape(-1, 16, 4096)
+    zero = jnp.zeros((), v.dtype)
+    a, b = jax.lax.reduce(
+        (rows, rows * rows),
+        (zero, zero),
+        lambda p, q: (p[0] + q[0], p[1] + q[1]),
+        (1,),
+    )
+    return a.sum(), b.sum()
+
+
 def _scan(v):
     """lax.scan over chunks of 2^20 samples, u evaluated and summed per chunk."""
 
@@ -379,6 +394,11 @@ def _approaches(*, quick: bool) -> None:
             lambda v: _stats.vmapped_sums(normal, v, None)[0],
         ),
         ("variadic lax.reduce (default flags)", "1, scalar code", _variadic),
+        (
+            "variadic lax.reduce over blocks of 16 rows of 4096",
+            "1 + partial sums",
+            _variadic_blocks,
+        ),
         ("lax.scan over 2^20-sample chunks, vmap(u) per chunk", "1 + cache", _scan),
         (
             "lax.scan over 2^20-sample chunks, expfam's sums per chunk",
