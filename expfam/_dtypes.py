@@ -23,6 +23,7 @@ __all__ = [
     "data_as_float",
     "leaf_dtype",
     "native_order",
+    "observation_like",
     "stat_dtype",
     "to_device",
 ]
@@ -62,9 +63,33 @@ def as_array(x: Any) -> jax.Array:
 
 
 def as_float(x: Any) -> jax.Array:
-    """``x`` as an array of a floating dtype (ints become the default float)."""
+    """``x`` as an array of a floating dtype (ints become the default float).
+
+    A Python number stays weakly typed, as in JAX's own arithmetic, so that
+    it takes the dtype of what it meets: under ``jax_enable_x64``,
+    ``log_prob`` of a float32 η at the observation 1.5 is float32.
+    """
+    return _to_float(as_array(x))
+
+
+def _to_float(x: jax.Array) -> jax.Array:
+    """A jax array (or tracer) cast to ``stat_dtype``, weak types kept."""
+    dtype = stat_dtype(x)
+    if x.dtype == dtype:
+        return x
+    if jax.typeof(x).weak_type:  # a Python int: a weak float, in the default dtype
+        return x + 0.0
+    return x.astype(dtype)
+
+
+def observation_like(x: Any, dtype: Any) -> jax.Array:
+    """An observation met with parameters of float ``dtype``: in that dtype
+    where JAX's type promotion would put it (Python numbers, ints, bools,
+    half floats); float32 and wider arrays keep theirs."""
     x = as_array(x)
-    return x.astype(stat_dtype(x))
+    if jax.typeof(x).weak_type or x.dtype != stat_dtype(x):
+        return x.astype(dtype)
+    return x
 
 
 def data_as_float(x: Any) -> Any:
@@ -77,11 +102,11 @@ def data_as_float(x: Any) -> Any:
 
     def cast(leaf: Any) -> Any:
         if isinstance(leaf, jax.Array):  # tracers included
-            if _wide_float(leaf.dtype) or jnp.issubdtype(
-                leaf.dtype, jnp.complexfloating
-            ):
+            if jnp.issubdtype(leaf.dtype, jnp.complexfloating):
                 return leaf
-            return leaf.astype(stat_dtype(leaf))
+            return _to_float(leaf)
+        if isinstance(leaf, (int, float)) and not isinstance(leaf, np.generic):
+            return float(leaf)  # a Python number stays weakly typed
         host = np.asarray(native_order(leaf))
         if _wide_float(host.dtype) or host.dtype.kind in "cOUS":
             return leaf  # floats as given; anything else is the checks' to name

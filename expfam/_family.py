@@ -41,7 +41,7 @@ from expfam._dtypes import (
     batch_parts,
     data_as_float,
     leaf_dtype,
-    stat_dtype,
+    observation_like,
 )
 from expfam._newton import natural_by_newton
 from expfam._tree import same_structure, tree_sub, tree_vdot
@@ -254,7 +254,7 @@ class ExponentialFamily(abc.ABC):
 
     def log_base_measure(self, x: Array) -> Array:
         """log h(x) for one observation (default 0)."""
-        return jnp.zeros((), stat_dtype(x))
+        return jnp.zeros_like(as_float(x), shape=())
 
     @property
     def event_shape(self) -> tuple[int, ...]:
@@ -357,7 +357,13 @@ class ExponentialFamily(abc.ABC):
 
     @_derived({"eta": "natural", "x": "observation"})
     def log_prob(self, eta: PyTree, x: Array) -> Array:
-        """log p(x | η) = ⟨η, u(x)⟩ − A(η) + log h(x), for one observation."""
+        """log p(x | η) = ⟨η, u(x)⟩ − A(η) + log h(x), for one observation.
+
+        An observation of Python numbers, ints, bools or half floats is taken
+        in η's dtype, as JAX's type promotion would: a float32 η gives a
+        float32 log density, also under ``jax_enable_x64``. float32 and
+        float64 observations keep theirs."""
+        x = observation_like(x, leaf_dtype(eta))
         u = self.sufficient_statistics(x)
         return tree_vdot(eta, u) - self.log_partition(eta) + self.log_base_measure(x)
 

@@ -136,3 +136,38 @@ def test_a_batch_of_means_broadcasts_against_one_covariance():
     np.testing.assert_allclose(h[1], h1, rtol=1e-6)
     np.testing.assert_allclose(lam[1], lam1, rtol=1e-6)
     np.testing.assert_allclose(mvn.params_from((h, lam))["mean"], means, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("family", "eta", "x"),
+    [
+        (ef.Normal(), [0.5, -0.5], 1.5),
+        (ef.Gamma(), [1.0, -2.0], 0.7),
+        (ef.Poisson(), 0.3, 3),
+        (ef.Bernoulli(), -0.2, True),
+        (ef.Exponential(), -1.5, 2),
+        (ef.Poisson(), 0.3, np.int64(3)),
+        (ef.Bernoulli(), -0.2, np.bool_(False)),
+    ],
+)
+def test_python_number_observations_take_the_parameters_dtype(family, eta, x):
+    """Under x64, a float32 η at a Python-number (or int, or bool)
+    observation gave a float64 log density: the observation was made a
+    strong float64 on its way to u and log h."""
+    with jax.enable_x64(True):
+        eta32 = jnp.asarray(eta, jnp.float32)
+        for log_prob in (family.log_prob, jax.jit(family.log_prob)):
+            out = log_prob(eta32, x)
+            assert out.dtype == jnp.float32
+            want = family.log_prob(eta32.astype(jnp.float64), x)
+            np.testing.assert_allclose(out, want, rtol=2e-6)
+        assert family.log_prob(eta32.astype(jnp.float64), x).dtype == jnp.float64
+
+
+def test_list_observations_under_jit():
+    """A list observation under jit reached log h as a list of tracers
+    (TypeError from ``stat_dtype``)."""
+    mvn = ef.MultivariateNormal(2)
+    eta = mvn.natural_from(mean=jnp.zeros(2), covariance=jnp.eye(2))
+    want = mvn.log_prob(eta, jnp.array([1.0, 2.0]))
+    np.testing.assert_allclose(jax.jit(mvn.log_prob)(eta, [1.0, 2.0]), want)
