@@ -161,7 +161,7 @@ class Wishart(ExponentialFamily):
     eigenvalue is often below float32's resolution of its largest: such a
     draw, exact in float64, rounds to a singular or indefinite float32 matrix
     (measured: ~1 % of float32 draws at n = d − 0.5 for d = 2, 3, 4; none at
-    n = d + 2). Sample in float64 there.
+    n = 5 for d = 3). Sample in float64 there.
 
     The Fisher information is over the flattened (1 + d²) entries of η, so it
     is singular along antisymmetric directions of η₂.
