@@ -1077,7 +1077,7 @@ def fisher_scoring(
     """
     from expfam._fit import FitHistory, FitResult, FitState
 
-    if not (isinstance(num_steps, (int, np.integer)) and num_steps >= 1):
+    if not (is_int(num_steps) and num_steps >= 1):
         raise _model_error(
             model, f"fisher_scoring: num_steps must be an int >= 1, got {num_steps!r}"
         )

@@ -50,6 +50,7 @@ from expfam._validation import (
     family_error,
     hashable_problem,
     is_concrete,
+    is_int,
     key_problem,
     real_dtype_problem,
 )
@@ -156,12 +157,12 @@ def _on_float_data(method: Callable, position: int) -> Callable:
 
 def _as_shape(shape: Any) -> tuple[int, ...] | None:
     """``shape`` as a tuple of ints >= 0 (an int n is (n,)), or None."""
-    items = (shape,) if isinstance(shape, (int, np.integer)) else shape
+    items = (shape,) if is_int(shape) else shape
     try:
         dims = tuple(items)
     except TypeError:
         return None
-    ok = all(isinstance(d, (int, np.integer)) and d >= 0 for d in dims)
+    ok = all(is_int(d) and d >= 0 for d in dims)
     return tuple(int(d) for d in dims) if ok else None
 
 

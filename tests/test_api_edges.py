@@ -171,3 +171,18 @@ def test_list_observations_under_jit():
     eta = mvn.natural_from(mean=jnp.zeros(2), covariance=jnp.eye(2))
     want = mvn.log_prob(eta, jnp.array([1.0, 2.0]))
     np.testing.assert_allclose(jax.jit(mvn.log_prob)(eta, [1.0, 2.0]), want)
+
+
+def test_bools_are_not_sizes():
+    """``True`` passed as a sample shape or as ``fisher_scoring``'s num_steps
+    was taken as 1."""
+    normal = ef.Normal()
+    eta = normal.natural_from(mean=0.0, variance=1.0)
+    with pytest.raises(ValueError, match="shape=True"):
+        normal.sample(jax.random.key(0), eta, True)
+    with pytest.raises(ValueError, match="shape"):
+        normal.sample(jax.random.key(0), eta, (2, False))
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(50, 2)), rng.poisson(1.0, 50).astype(float)
+    with pytest.raises(ValueError, match="num_steps"):
+        ef.fisher_scoring(ef.GLM(ef.Poisson(), 2), (X, y), num_steps=True)
