@@ -28,6 +28,7 @@ import queue
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple, cast
 
@@ -282,6 +283,25 @@ def _finite_update(z: PyTree, updates: PyTree) -> tuple[PyTree, jax.Array]:
     new = optax.apply_updates(z, updates)
     accepted = _all_finite(new)
     return tree_select(accepted, new, z), accepted
+
+
+def _warn_if_overflowed(model: ConditionalModel, nll: np.ndarray) -> None:
+    """Warns where a conditional model's fit ended at an objective that is not
+    finite. Its steps are refused only where θ itself is not finite: whether
+    the objective overflows at the new θ depends on the inputs, and checking
+    it would cost a forward pass per step (a Poisson GLM fit 16 % slower).
+    Once it overflows, every later gradient is NaN and refused, so the fit
+    stays where it overflowed."""
+    if nll.size and not np.isfinite(nll[-1]):
+        first = int(np.argmax(~np.isfinite(nll)))
+        warnings.warn(
+            f"fit({model!r}): the minibatch objective is not finite since step "
+            f"{first} of this call, and the fit stayed there: a step overflowed "
+            "the model (a learning rate too large for the data's scale?); lower "
+            "the learning rate, or start elsewhere (init=)",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
 def _step_functions(config: _Config) -> tuple[Callable, Callable]:
@@ -1159,6 +1179,8 @@ def fit(
         nll=np.concatenate(nlls) if nlls else np.zeros(0),
         residual_norm=np.concatenate(norms) if norms else np.zeros(0),
     )
+    if isinstance(family, ConditionalModel):
+        _warn_if_overflowed(family, history.nll)
     return FitResult(
         natural=natural,
         params=params,

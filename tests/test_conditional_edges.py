@@ -261,3 +261,21 @@ def test_float32_normal_glm_of_targets_far_from_zero():
     np.testing.assert_allclose(
         np.exp(again.params["log_variance"]), variance, rtol=1e-3
     )
+
+
+def test_a_conditional_fit_that_overflows_warns():
+    """sgd with learning rate 50 on a Poisson GLM overflowed the objective in
+    one step; every later gradient was NaN and refused, and the fit returned
+    θ with an infinite objective, silently."""
+    import optax
+
+    y = np.random.default_rng(0).poisson(3.0, 1000).astype(np.float32)
+    data = (np.zeros((1000, 1), np.float32), y)
+    with pytest.warns(RuntimeWarning, match="not finite since step 1"):
+        ef.fit(
+            ef.GLM(ef.Poisson(), 1),
+            data,
+            optimizer=optax.sgd(50.0),
+            batch_size=1000,
+            num_steps=20,
+        )
