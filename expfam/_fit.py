@@ -458,7 +458,7 @@ class _Prefetcher:
     next chunk is produced while the current one runs, and no further (an
     iterator is read no further ahead than that)."""
 
-    def __init__(self, produce: Callable[[], Any]) -> None:
+    def __init__(self, produce: Callable[[], Any], stop: threading.Event) -> None:
         self._produce = produce
         # jax's x64 switch is thread-local under ``jax.enable_x64(...)``: the
         # worker takes the caller's, so its checks see the caller's dtypes.
@@ -466,12 +466,12 @@ class _Prefetcher:
         self._x64 = bool(cast(Any, jax.config).jax_enable_x64)
         self._queue: queue.Queue = queue.Queue(maxsize=1)
         self._taken = threading.Semaphore(0)  # released when an item is taken
-        self._stop = False
+        self._stop = stop
         self._thread = threading.Thread(target=self._work, daemon=True)
         self._thread.start()
 
     def _work(self) -> None:
-        while not self._stop:
+        while not self._stop.is_set():
             try:
                 with jax.enable_x64(self._x64):
                     item = self._produce()
@@ -491,10 +491,31 @@ class _Prefetcher:
         return item
 
     def close(self) -> None:
-        self._stop = True
+        """Stops the worker and waits for it: a user's iterator (``_Stoppable``)
+        ends at its next item, so a fit resumed on the same iterator is its
+        only reader (a generator read by the stopped fit's worker raised
+        "generator already executing" in the resumed one)."""
+        self._stop.set()
         with contextlib.suppress(queue.Empty):
             self._queue.get_nowait()
         self._taken.release()  # wakes a worker waiting for its item's taker
+        self._thread.join()
+
+
+class _Stoppable:
+    """A user's iterator that ends once ``stop`` is set (see
+    ``_Prefetcher.close``)."""
+
+    def __init__(self, items: Iterator, stop: threading.Event) -> None:
+        self._items, self._stop = items, stop
+
+    def __iter__(self) -> _Stoppable:
+        return self
+
+    def __next__(self) -> Any:
+        if self._stop.is_set():
+            raise StopIteration
+        return next(self._items)
 
 
 class _EpochPlan:
@@ -996,6 +1017,7 @@ def fit(
 
     # ---- where the data lives ---------------------------------------------- #
     producer = None
+    stop = threading.Event()  # ends the prefetching worker (_Prefetcher.close)
     plan: _EpochPlan | None = None  # the minibatch order of array data
     in_memory = None
     num_rows = 0
@@ -1061,11 +1083,13 @@ def fit(
         producer = _host_block_source(family, data, plan, chunk, num_steps)
     elif streamed_pairs:
         assert isinstance(family, ConditionalModel)  # streamed_pairs says so
-        producer = _pairs_source(family, iter(data), batch_size, chunk, num_steps)
+        items = _Stoppable(iter(data), stop)
+        producer = _pairs_source(family, items, batch_size, chunk, num_steps)
         num_rows = 1  # scales a penalty; there is none (checked above)
     elif isinstance(data, Iterable):
         assert not isinstance(family, ConditionalModel)  # as for np.ndarray
-        producer = _iterator_source(family, iter(data), batch_size, chunk, num_steps)
+        items = _Stoppable(iter(data), stop)
+        producer = _iterator_source(family, items, batch_size, chunk, num_steps)
     else:
         raise family_error(family, f"fit: cannot fit to data of type {type(data)}")
 
@@ -1096,7 +1120,7 @@ def fit(
     bar = None
     show = _show_progress(progress)
     started = time.perf_counter()
-    prefetch = _Prefetcher(producer) if producer is not None else None
+    prefetch = _Prefetcher(producer, stop) if producer is not None else None
     try:
         while int(state.step) < start_step + num_steps and not converged:
             if prefetch is None:

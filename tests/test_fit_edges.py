@@ -217,6 +217,34 @@ def test_an_early_stop_on_an_iterator_drops_at_most_the_chunk_read_ahead():
     assert result.num_steps == 10 and 10 <= reads[0] <= 20
 
 
+def test_a_stopped_fit_no_longer_reads_the_iterator():
+    """After a callback stop the prefetching worker went on reading the
+    user's generator, so a fit resumed on it raised "generator already
+    executing". The worker now ends at the next item, before fit returns
+    (here it is mid-way through the second chunk when the first stops)."""
+    import time
+
+    reads = [0]
+
+    def slow():
+        while True:
+            if reads[0] >= 10:
+                time.sleep(0.1)
+            reads[0] += 1
+            yield XS[:10]
+
+    items = slow()
+    kwargs = dict(optimizer=ADAM, batch_size=10)
+    first = ef.fit(
+        ef.Normal(), items, num_steps=500, chunk=10, callback=lambda i: True, **kwargs
+    )
+    seen = reads[0]
+    time.sleep(0.3)
+    assert reads[0] == seen  # nobody reads it any more
+    resumed = ef.fit(ef.Normal(), items, num_steps=3, chunk=3, init=first, **kwargs)
+    assert resumed.num_steps == 3
+
+
 # --------------------------------------------------------------------------- #
 # 4. Odd arguments raise a ValueError naming the family; callbacks stop
 # --------------------------------------------------------------------------- #
