@@ -719,9 +719,14 @@ def _resolve_devices(family: Any, devices: Any) -> list:
     if isinstance(devices, jax.Device):
         return [devices]
     if is_int(devices):
-        if devices < 1:
-            raise family_error(family, f"fit: devices={devices!r} must be >= 1")
-        return list(jax.local_devices())[: int(devices)]
+        local = list(jax.local_devices())
+        if not 1 <= devices <= len(local):
+            raise family_error(
+                family,
+                f"fit: devices={devices!r} must be between 1 and the {len(local)} "
+                "local devices",
+            )
+        return local[: int(devices)]
     if isinstance(devices, Iterable) and not isinstance(devices, (str, bytes)):
         chosen = list(devices)
         if all(isinstance(d, jax.Device) for d in chosen):
@@ -1011,8 +1016,13 @@ def fit(
         raise family_error(family, f"fit: devices={devices!r} selects no device")
     mesh = Mesh(np.array(device_list), ("data",)) if len(device_list) > 1 else None
     row_sharding = NamedSharding(mesh, PartitionSpec("data")) if mesh else None
+    # One device chosen by name: the state and in-memory data are put there,
+    # and the compiled steps follow them (host batches included).
+    single = device_list[0] if mesh is None and devices is not None else None
 
     state = _initial_state(family, optimizer, init, key)
+    if single is not None:
+        state = jax.device_put(state, single)
     seed, epoch, position = (int(state.seed), int(state.epoch), int(state.position))
 
     # ---- where the data lives ---------------------------------------------- #
@@ -1061,6 +1071,8 @@ def fit(
                     in_memory,
                 )
             in_memory = jax.device_put(in_memory, row_sharding)
+        elif single is not None:
+            in_memory = jax.device_put(in_memory, single)
         if batch_size < num_rows:
             plan = _EpochPlan(num_rows, batch_size, seed, epoch, position, rows=True)
             producer = _row_index_source(plan, chunk, num_steps)

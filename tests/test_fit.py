@@ -252,6 +252,17 @@ _SHARDED = textwrap.dedent(
     print(repr(out[0].tolist()), repr(out[1].tolist()))
     np.testing.assert_allclose(out[0], out[1], rtol=1e-5)
     np.testing.assert_allclose(full.natural, normal.mle(xs), rtol=1e-5)
+    # One device by name runs there (it ran on the default device), with
+    # data in memory, on the host and from an iterator.
+    sources = (lambda: xs, lambda: np.asarray(xs),
+               lambda: iter([np.asarray(xs[:400])] * 5))
+    for source in sources:
+        for devices in (jax.devices()[3], [jax.devices()[2]]):
+            r = ef.fit(normal, source(), optimizer=opt, batch_size=400,
+                       num_steps=5, devices=devices)
+            assert r.num_steps == 5
+            want = devices if isinstance(devices, list) else [devices]
+            assert r.natural.devices() == set(want), (r.natural.devices(), want)
     print("OK")
     """
 )

@@ -264,7 +264,7 @@ def test_odd_data_and_arguments_are_named(tmp_path):
         ef.fit(normal, iter([[1.0, [2.0, 3.0]]]), batch_size=10)
     with pytest.raises(ValueError, match=r"Normal\(\).*num_steps=2147483648"):
         ef.fit(normal, XS, num_steps=2**31)
-    for bad in ("cpu", -1, 0, [0]):
+    for bad in ("cpu", -1, 0, [0], len(jax.local_devices()) + 1):
         with pytest.raises(ValueError, match=r"Normal\(\).*devices="):
             ef.fit(normal, XS, num_steps=1, devices=bad)
     one = ef.fit(normal, XS, num_steps=3, devices=jax.devices()[0])
