@@ -97,6 +97,23 @@ class ConditionalModel(abc.ABC):
         except ValueError:
             return None
 
+    def _check_params(self, params: PyTree, inputs: Any, caller: str) -> None:
+        """Raises a ValueError naming the model where θ does not suit its
+        predictor, traced on one input (a result of fitting another
+        ``Conditional`` as ``init=``: the predictor raised a bare KeyError)."""
+        one = jax.tree_util.tree_map(
+            lambda a: jax.ShapeDtypeStruct(jnp.shape(a)[1:], jnp.result_type(a)),
+            inputs,
+        )
+        try:
+            jax.eval_shape(self.natural, params, one)
+        except Exception as error:  # whatever the user's predictor raises
+            raise _model_error(
+                self,
+                f"{caller}: init's parameters {describe_value(params)} do not suit "
+                f"this model ({type(error).__name__}: {error})",
+            ) from error
+
     # ---- derived, one observation ----------------------------------------- #
 
     def log_prob(self, params: PyTree, x: Any, y: Array) -> Array:
@@ -1109,6 +1126,7 @@ def fisher_scoring(
         init = model.init(jax.random.key(0) if key is None else key)
     else:
         init = _scoring_start(model, init, FitResult)
+        model._check_params(init, inputs, "fisher_scoring")
         if center is not None:
             init = dict(init, intercept=init["intercept"] - center)
     dtype = jnp.result_type(*jax.tree_util.tree_leaves(init))

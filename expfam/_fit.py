@@ -1059,6 +1059,8 @@ def fit(
     if on_device:
         if isinstance(family, ConditionalModel):  # (inputs, targets), on device
             in_memory = family._check_data(data)
+            if init is not None:
+                family._check_params(state.unconstrained, in_memory[0], "fit")
         else:
             in_memory = family._check("batch", "data", data)
         num_rows = jax.tree_util.tree_leaves(in_memory)[0].shape[0]

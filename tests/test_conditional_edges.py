@@ -279,3 +279,25 @@ def test_a_conditional_fit_that_overflows_warns():
             batch_size=1000,
             num_steps=20,
         )
+
+
+def test_init_that_does_not_suit_the_predictor_is_named():
+    """A result of fitting another Conditional (same response family) as
+    init=: the predictor raised a bare KeyError from inside the fit."""
+    import jax.numpy as jnp
+
+    x = np.random.default_rng(0).normal(size=(200, 1)).astype(np.float32)
+    y = x[:, 0]
+    mlp = ef.Conditional(
+        ef.Normal(),
+        lambda p, x: jnp.tanh(x @ p["w1"]) @ p["w2"],
+        init_fn=lambda k: {"w1": jnp.ones((1, 4)), "w2": jnp.zeros((4, 2))},
+    )
+    linear = ef.Conditional(ef.Normal(), lambda p, x: x @ p["w"] + p["b"])
+    result = ef.fit(mlp, (x, y), num_steps=5)
+    with pytest.raises(ValueError, match=r"Conditional.*fit: init.*KeyError"):
+        ef.fit(linear, (x, y), init=result, num_steps=3)
+    with pytest.raises(
+        ValueError, match=r"Conditional.*fisher_scoring: init.*KeyError"
+    ):
+        ef.fisher_scoring(linear, (x, y), init=result)
