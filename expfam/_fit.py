@@ -183,9 +183,18 @@ def save_state(path: str, state: FitState | FitResult) -> None:
 
 
 def load_state(path: str) -> FitState:
-    """Reads a state written by :func:`save_state`; pass it as ``fit(init=...)``."""
+    """Reads a state written by :func:`save_state`; pass it as ``fit(init=...)``.
+
+    The file is a pickle: load only files you trust (unpickling can run
+    code). The state does not record the family it was fitted for; ``fit``
+    checks only its shapes against the family given."""
     with open(path, "rb") as f:
-        host = pickle.load(f)
+        try:
+            host = pickle.load(f)
+        except Exception as error:  # not a pickle, truncated, or foreign classes
+            raise ValueError(
+                f"{path} does not hold an expfam FitState ({type(error).__name__})"
+            ) from error
     if not isinstance(host, FitState):
         raise ValueError(f"{path} does not hold an expfam FitState")
     return jax.tree_util.tree_map(

@@ -267,6 +267,9 @@ def test_odd_data_and_arguments_are_named(tmp_path):
     for bad in ("cpu", -1, 0, [0], len(jax.local_devices()) + 1):
         with pytest.raises(ValueError, match=r"Normal\(\).*devices="):
             ef.fit(normal, XS, num_steps=1, devices=bad)
+    (tmp_path / "not.pkl").write_bytes(b"not a pickle")
+    with pytest.raises(ValueError, match="does not hold an expfam FitState"):
+        ef.load_state(str(tmp_path / "not.pkl"))
     one = ef.fit(normal, XS, num_steps=3, devices=jax.devices()[0])
     ref = ef.fit(normal, XS, num_steps=3)
     np.testing.assert_array_equal(one.natural, ref.natural)
