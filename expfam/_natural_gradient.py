@@ -18,10 +18,12 @@ step in z would linearize f and can overshoot far from the optimum.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from jax.flatten_util import ravel_pytree
 
@@ -29,6 +31,15 @@ from expfam._family import ExponentialFamily
 from expfam._linalg import matmul
 
 __all__ = ["natural_gradient"]
+
+
+def _finite(value: Any) -> bool:
+    """A finite real number (Python or numpy; not a bool)."""
+    return (
+        isinstance(value, (int, float, np.integer, np.floating))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
 
 
 def natural_gradient(
@@ -54,6 +65,15 @@ def natural_gradient(
     Returns:
       An ``optax.GradientTransformation`` (stateless).
     """
+    for name, value, ok in (
+        ("learning_rate", learning_rate, _finite(learning_rate) and learning_rate > 0),
+        ("damping", damping, _finite(damping) and damping >= 0),
+    ):
+        if not ok:
+            raise ValueError(
+                f"natural_gradient({family!r}): {name}={value!r} must be a finite "
+                f"number {'> 0' if name == 'learning_rate' else '>= 0'}"
+            )
     domain = family.natural_domain
 
     def init_fn(params: Any) -> optax.EmptyState:

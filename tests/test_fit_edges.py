@@ -366,3 +366,20 @@ def test_natural_gradient_of_another_family_is_refused():
     data = (np.ones((8, 2), np.float32), np.ones(8, np.float32))
     with pytest.raises(ValueError, match="fisher_scoring"):
         ef.fit(glm, data, optimizer=ef.natural_gradient(ef.Poisson()), num_steps=1)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"learning_rate": 0.0},
+        {"learning_rate": -1.0},
+        {"learning_rate": float("nan")},
+        {"learning_rate": True},
+        {"damping": -1e-3},
+        {"damping": float("inf")},
+    ],
+)
+def test_natural_gradient_arguments_are_checked(kwargs):
+    """A learning rate <= 0 or NaN was taken, and the fit never moved."""
+    with pytest.raises(ValueError, match=r"natural_gradient\(Normal\(\)\)"):
+        ef.natural_gradient(ef.Normal(), **kwargs)
