@@ -84,6 +84,16 @@ def _gamma_from_moments(
     return shape, shape / mean
 
 
+def _positive_draws(log_draws: Array) -> Array:
+    """exp of draws made in log space, kept inside (0, ∞): a draw below the
+    dtype's smallest normal number is that number, one above its largest the
+    largest (as the Beta and Dirichlet samplers clip). Gamma(0.05) draws fall
+    below float32's smallest in about 1 %: ``jax.random.gamma`` returned
+    exact zeros there (and inverse-gamma draws inf), outside the support."""
+    info = jnp.finfo(log_draws.dtype)
+    return jnp.clip(jnp.exp(log_draws), info.tiny, info.max)
+
+
 def _exponential_draws(key: Array, rate: Array, shape: tuple[int, ...]) -> Array:
     """Strictly positive draws of Exp(rate), in the rate's dtype.
 
@@ -160,8 +170,8 @@ class Gamma(ExponentialFamily):
         return jnp.stack([shape - 1, -rate])
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
-        g = jax.random.gamma(key, eta[0] + 1, shape, eta.dtype)
-        return g / -eta[1]
+        log_g = jax.random.loggamma(key, eta[0] + 1, shape, eta.dtype)
+        return _positive_draws(log_g - jnp.log(-eta[1]))
 
     def _natural_from(self, shape: Array, rate: Array) -> Array:
         shape, rate = jnp.broadcast_arrays(shape, rate)
@@ -224,8 +234,8 @@ class InverseGamma(ExponentialFamily):
         return jnp.stack([-shape - 1, -scale])
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
-        g = jax.random.gamma(key, -eta[0] - 1, shape, eta.dtype)
-        return -eta[1] / g
+        log_g = jax.random.loggamma(key, -eta[0] - 1, shape, eta.dtype)
+        return _positive_draws(jnp.log(-eta[1]) - log_g)
 
     def _natural_from(self, shape: Array, scale: Array) -> Array:
         shape, scale = jnp.broadcast_arrays(shape, scale)
@@ -287,7 +297,9 @@ class ChiSquared(ExponentialFamily):
         return inverse_digamma(mu - _LOG_2, iterations=0) - 1
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
-        return 2 * jax.random.gamma(key, eta + 1, shape, eta.dtype)
+        return _positive_draws(
+            _LOG_2 + jax.random.loggamma(key, eta + 1, shape, eta.dtype)
+        )
 
     def _natural_from(self, df: Array) -> Array:
         return 0.5 * df - 1
