@@ -298,3 +298,53 @@ def test_gamma_draws_at_small_shapes_stay_in_the_support(family, params):
     xs = family.sample(jax.random.key(0), eta, (100_000,))
     assert bool(jnp.all(jax.vmap(family.in_support)(xs)))
     assert bool(jnp.all(jnp.isfinite(family.mle(xs))))
+
+
+def _normal_kl_reference(mean_p, var_p, mean_q, var_q):
+    r = var_p / var_q
+    return 0.5 * (r - 1 - np.log(r)) + (mean_p - mean_q) ** 2 / (2 * var_q)
+
+
+@pytest.mark.parametrize(
+    ("p", "q"),
+    [
+        ((1e4, 1.0), (1e4, 1.1)),  # gave −0.018 for 2.2e-3
+        ((1e3, 1e-2), (1e3, 1.2e-2)),  # gave 0.020 for 7.8e-3
+        ((5.0, 1e-8), (5.0, 1e8)),  # gave −26.3 for 17.9
+        ((0.0, 1.0), (0.1, 1.0)),
+    ],
+)
+def test_float32_normal_kl_far_from_zero(p, q):
+    """Means large against the spread with unequal variances: the Bregman
+    form and the Fisher quadrature both cancel terms of size m²/s², and the
+    float32 KL was negative or far off. The closed form in (m, s²) is
+    compared with float64 evaluated on the same float32 η."""
+    for family in (ef.Normal(), ef.LogNormal()):
+        names = ("mean", "variance") if family == ef.Normal() else ("loc", "scale")
+
+        def eta(m, v, family=family, names=names):
+            second = v if names[1] == "variance" else np.sqrt(v)
+            return family.natural_from(**{names[0]: m, names[1]: second})
+
+        eta_p, eta_q = eta(*p), eta(*q)
+        e_p, e_q = np.asarray(eta_p, np.float64), np.asarray(eta_q, np.float64)
+        v_p, v_q = -0.5 / e_p[1], -0.5 / e_q[1]
+        want = _normal_kl_reference(e_p[0] * v_p, v_p, e_q[0] * v_q, v_q)
+        got = family.kl_divergence(eta_p, eta_q)
+        np.testing.assert_allclose(got, want, rtol=1e-4)
+        assert float(family.kl_divergence(eta_p, eta_p)) == 0.0
+    mvn = ef.MultivariateNormal(2)
+    eta_p = mvn.natural_from(
+        mean=jnp.array([p[0], 0.0]), covariance=jnp.diag(jnp.array([p[1], 1.0]))
+    )
+    eta_q = mvn.natural_from(
+        mean=jnp.array([q[0], 0.0]), covariance=jnp.diag(jnp.array([q[1], 1.0]))
+    )
+    scalar_p = ef.Normal().natural_from(mean=p[0], variance=p[1])
+    scalar_q = ef.Normal().natural_from(mean=q[0], variance=q[1])
+    np.testing.assert_allclose(
+        mvn.kl_divergence(eta_p, eta_q),
+        ef.Normal().kl_divergence(scalar_p, scalar_q),
+        rtol=5e-3,
+    )
+    assert float(mvn.kl_divergence(eta_p, eta_p)) == 0.0

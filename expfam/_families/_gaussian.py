@@ -54,6 +54,38 @@ def _normal_params(eta: Array) -> tuple[Array, Array]:
     return eta[..., 0] * variance, variance
 
 
+def _normal_kl(eta_p: Array, eta_q: Array) -> Array:
+    """KL(p ‖ q) between normals in closed form:
+    ½ (r − 1 − log r) + (m_p − m_q)² / (2 s_q²), r = s_p² / s_q² = η₂q / η₂p.
+
+    Both terms are ≥ 0 and neither subtracts terms of the size of m² / s²,
+    which the generic Bregman form and Fisher quadrature both do: float32
+    N(1e4, 1) ‖ N(1e4, 1.1) gave −0.018 for 2.2e-3. r − 1 is taken from
+    δ = η_q − η_p (exact for close η), and m_p − m_q either directly or as
+    −η₁p δ₂ / (2 η₂p η₂q) − δ₁ s_q², whichever rounds less: the first for
+    far laws, the second for close ones (means 100 and 100.001 with s² =
+    0.01 lost 1 % directly), so KL(p, p) = 0.
+    """
+    mean_p, _ = _normal_params(eta_p)
+    mean_q, variance_q = _normal_params(eta_q)
+    delta = eta_q - eta_p
+    by_variance = -eta_p[0] * delta[1] / (2 * eta_p[1] * eta_q[1])
+    by_mean = -delta[0] * variance_q
+    rounding_by_delta = jnp.abs(by_variance) + jnp.abs(by_mean)
+    rounding_direct = jnp.abs(mean_p) + jnp.abs(mean_q)
+    shift = jnp.where(
+        rounding_by_delta < rounding_direct, by_variance + by_mean, mean_p - mean_q
+    )
+    d = delta[1] / eta_p[1]  # r − 1
+    near = jnp.abs(d) < 0.5  # log r as log1p(r − 1) near 1, else directly
+    log_r = jnp.where(
+        near,
+        jnp.log1p(jnp.where(near, d, 0)),
+        jnp.log(jnp.where(near, 1, eta_q[1] / eta_p[1])),
+    )
+    return 0.5 * (d - log_r) + 0.5 * shift**2 / variance_q
+
+
 def _normal_natural_from_moments(mu: Array) -> Array:
     """η from μ = [E t, E t²] (t = x for the normal, log x for the log-normal)."""
     return _normal_natural(mu[0], mu[1] - mu[0] ** 2)
@@ -149,6 +181,9 @@ class Normal(_LocationMoments, ExponentialFamily):
     def entropy(self, eta: Array) -> Array:
         return _normal_entropy(eta)
 
+    def kl_divergence(self, eta_p: Array, eta_q: Array) -> Array:
+        return _normal_kl(eta_p, eta_q)
+
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         return _normal_draws(key, eta, shape)
 
@@ -205,6 +240,26 @@ class MultivariateNormal(_LocationMoments, ExponentialFamily):
         chol = self._precision_cholesky(eta[1])
         logdet = 2 * jnp.sum(jnp.log(jnp.diagonal(chol)))
         return 0.5 * (self.d * (1 + _LOG_2PI) - logdet)
+
+    def kl_divergence(
+        self, eta_p: tuple[Array, Array], eta_q: tuple[Array, Array]
+    ) -> Array:
+        # ½ [tr(P_q Σ_p) − d − log det(P_q Σ_p) + Δmᵀ P_q Δm] with P = LLᵀ the
+        # precisions: no terms of the size of mᵀPm cancel, as they do in the
+        # generic forms (float32, mean 1e3 against 1e3 + 0.1 with variances
+        # 1e-2 and 1.2e-2: 0.370 for 0.424).
+        chol_p = self._precision_cholesky(eta_p[1])
+        chol_q = self._precision_cholesky(eta_q[1])
+        mean_p = jax.scipy.linalg.cho_solve((chol_p, True), eta_p[0])
+        mean_q = jax.scipy.linalg.cho_solve((chol_q, True), eta_q[0])
+        ratio = jax.scipy.linalg.solve_triangular(chol_p, chol_q, lower=True)
+        trace = jnp.sum(ratio * ratio)  # tr(P_q Σ_p) = ‖L_p⁻¹ L_q‖²
+        logdet = 2 * jnp.sum(
+            jnp.log(jnp.diagonal(chol_q)) - jnp.log(jnp.diagonal(chol_p))
+        )
+        shift = matmul(chol_q.T, mean_p - mean_q)
+        kl = 0.5 * (trace - self.d - logdet + jnp.sum(shift * shift))
+        return jnp.maximum(kl, 0)
 
     @staticmethod
     def _precision_cholesky(lam: Array) -> Array:
@@ -298,6 +353,9 @@ class LogNormal(_LocationMoments, ExponentialFamily):
     def entropy(self, eta: Array) -> Array:
         # The normal entropy of log x, minus E[log h(x)] = −m.
         return _normal_entropy(eta) - self.expected_log_base_measure(eta)
+
+    def kl_divergence(self, eta_p: Array, eta_q: Array) -> Array:
+        return _normal_kl(eta_p, eta_q)  # KL is that of log x
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         return jnp.exp(_normal_draws(key, eta, shape))
