@@ -24,9 +24,6 @@ _LOG_2PI = math.log(2 * math.pi)
 # first omitted term, 19 s⁵ / 409600, is below 1e-24 there.
 _SERIES_S = 1e-4
 
-# Above this κ the Newton steps of the inverse map use A₁′'s asymptotic series.
-_SLOPE_SWITCH = 20.0
-
 # The rejection sampler stops after this many rounds even if some draws were
 # never accepted (they are NaN). Each round accepts with probability > 0.65, so
 # 200 rounds leave any draw unaccepted with probability < 1e-90.
@@ -47,22 +44,112 @@ def _log_i0_jvp(primals: tuple[Array], tangents: tuple[Array]) -> tuple[Array, A
     return _log_i0(kappa), _bessel_ratio(kappa) * dk
 
 
+@jax.custom_jvp
 def _bessel_ratio(kappa: Array) -> Array:
-    """A₁(κ) = I₁(κ) / I₀(κ)."""
+    """A₁(κ) = I₁(κ) / I₀(κ), with the derivative :func:`_bessel_ratio_slope`."""
     return i1e(kappa) / i0e(kappa)
 
 
-def _bessel_ratio_slope(kappa: Array, ratio: Array) -> Array:
-    """A₁′(κ) = 1 − A₁/κ − A₁², from its asymptotic series for κ > 20.
+@_bessel_ratio.defjvp
+def _bessel_ratio_jvp(
+    primals: tuple[Array], tangents: tuple[Array]
+) -> tuple[Array, Array]:
+    # Autodiff of i1e/i0e cancels to ~eps where A₁′ ~ 1/(2κ²): the Fisher
+    # information's radial entry was 25 % off at κ = 1e3 and negative at 1e5
+    # in float32 (so KL came out negative).
+    (kappa,), (dk,) = primals, tangents
+    ratio = _bessel_ratio(kappa)
+    return ratio, _bessel_ratio_slope(kappa, ratio) * dk
 
-    For large κ the three terms cancel to ~1/(2κ²); the series
-    1/(2κ²) + 1/(4κ³) + 3/(8κ⁴) + 25/(32κ⁵) is within 3e-5 relative of it
-    from κ = 20 on, ample for the Newton steps that use it.
+
+# A₁′(κ)'s asymptotic series Σ_m c_m / κ^m, m = 2 … 14: the derivative of
+# 1 − A₁'s, which is the ratio of the asymptotic series of I₁ and I₀ (the
+# coefficients derived exactly with fractions).
+_SLOPE_SERIES = (
+    1 / 2,
+    1 / 4,
+    3 / 8,
+    25 / 32,
+    65 / 32,
+    3219 / 512,
+    721 / 32,
+    375733 / 4096,
+    214173 / 512,
+    276923875 / 131072,
+    23985071 / 2048,
+    74139092727 / 1048576,
+    945920833 / 2048,
+)
+
+
+def _bessel_ratio_slope(kappa: Array, ratio: Array) -> Array:
+    """A₁′(κ) = 1 − A₁/κ − A₁², from its asymptotic series for large κ.
+
+    For large κ the three terms cancel to ~1/(2κ²): A₁'s rounding ε leaves
+    the direct form ~4εκ² relative, while the series' first omitted term is
+    ~7e6/κ¹³ relative. The switch is where the two meet, κ¹⁵ = 1.75e6/ε
+    (7.6 in float32, 29 in float64); measured against 60-digit values, the
+    largest error is ~8e-5 relative in float32 (at κ ≈ 7) and ~6e-13 in
+    float64.
     """
-    inv = 1 / jnp.maximum(kappa, _SLOPE_SWITCH)
-    series = inv * inv * (1 / 2 + inv * (1 / 4 + inv * (3 / 8 + inv * 25 / 32)))
+    eps = jnp.finfo(jnp.result_type(kappa)).eps
+    switch = (1.75e6 / eps) ** (1 / 15)
+    inv = 1 / jnp.maximum(kappa, switch)
+    series = jnp.zeros_like(inv)
+    for c in reversed(_SLOPE_SERIES):
+        series = inv * (c + series)
+    series = inv * series
     direct = 1 - ratio / kappa - ratio * ratio
-    return jnp.where(kappa > _SLOPE_SWITCH, series, direct)
+    return jnp.where(kappa > switch, series, direct)
+
+
+@jax.custom_jvp
+def _log_i0_norm(eta: Array) -> Array:
+    """log I₀(‖η‖), with the gradient :func:`_log_i0_norm_grad`."""
+    return _log_i0_of_square(jnp.sum(eta * eta))
+
+
+@_log_i0_norm.defjvp
+def _log_i0_norm_jvp(
+    primals: tuple[Array], tangents: tuple[Array]
+) -> tuple[Array, Array]:
+    (eta,), (t,) = primals, tangents
+    return _log_i0_norm(eta), jnp.sum(_log_i0_norm_grad(eta) * t)
+
+
+def _plain_grad(eta: Array) -> Array:
+    return jax.grad(lambda e: _log_i0_of_square(jnp.sum(e * e)))(eta)
+
+
+@jax.custom_jvp
+def _log_i0_norm_grad(eta: Array) -> Array:
+    """∇ log I₀(‖η‖) = A₁(κ) η/κ, whose derivative (the Fisher information)
+    is A₁′(κ) along η̂ = η/κ and A₁(κ)/κ across it.
+
+    Autodiff reaches the radial A₁′ ≈ 1/(2κ²) only as a difference of
+    terms of size A₁/κ ≈ 1/κ (~2κε relative: 1e-2 at κ = 1e5 in float32);
+    the derivative is instead that sum of a radial and a tangential part,
+    exact for a radial direction. Near η = 0 (the series of
+    :func:`_log_i0_of_square`) it is autodiff's.
+    """
+    return _plain_grad(eta)
+
+
+@_log_i0_norm_grad.defjvp
+def _log_i0_norm_grad_jvp(
+    primals: tuple[Array], tangents: tuple[Array]
+) -> tuple[Array, Array]:
+    (eta,), (t,) = primals, tangents
+    grad, near_zero_jvp = jax.jvp(_plain_grad, (eta,), (t,))
+    square = jnp.sum(eta * eta)
+    near_zero = square < _SERIES_S
+    kappa = jnp.sqrt(jnp.where(near_zero, 1, square))
+    unit = eta / kappa
+    along = jnp.sum(unit * t)
+    ratio = _bessel_ratio(kappa)
+    radial = _bessel_ratio_slope(kappa, ratio) * along * unit
+    tangential = ratio / kappa * (t - along * unit)
+    return grad, jnp.where(near_zero, near_zero_jvp, radial + tangential)
 
 
 def _log_i0_of_square(s: Array) -> Array:
@@ -199,6 +286,11 @@ class VonMises(ExponentialFamily):
 
     The inverse map solves I₁(κ)/I₀(κ) = ‖μ‖ for κ
     (:func:`_bessel_ratio_inverse`) and sets η = κ μ / ‖μ‖.
+
+    ∇²A is A₁′(κ) ≈ 1/(2κ²) along η and A₁/κ ≈ 1/κ across it, each taken
+    on its own (:func:`_log_i0_norm_grad`), so the Fisher information and KL
+    stay accurate at high κ: against 60-digit values, A₁′ is within ~8e-5
+    relative in float32 and ~6e-13 in float64 for κ from 0.05 to 1e5.
     """
 
     param_names = ("loc", "concentration")
@@ -209,7 +301,7 @@ class VonMises(ExponentialFamily):
         return jnp.stack([jnp.cos(x), jnp.sin(x)])
 
     def log_partition(self, eta: Array) -> Array:
-        return _LOG_2PI + _log_i0_of_square(jnp.sum(eta * eta))
+        return _LOG_2PI + _log_i0_norm(eta)
 
     def entropy(self, eta: Array) -> Array:
         # H = log 2π I₀(κ) − κ A₁(κ) = log 2π + log i0e(κ) + κ (1 − A₁(κ)):
