@@ -384,3 +384,19 @@ def test_von_mises_fisher_information_at_high_concentration(dtype):
         assert abs(got / want - 1) < tol, (kappa, got, want)
     kl = vm.kl_divergence(jnp.array([1e4, 0.0], dtype), jnp.array([1.01e4, 0.0], dtype))
     np.testing.assert_allclose(kl, 2.4836e-05, rtol=2e-3)
+
+
+@pytest.mark.parametrize("shape", [100.0, 1e3, 1e4])
+def test_gamma_mle_of_concentrated_float32_data(shape):
+    """log E[x] − E[log x] ≈ 1/(2k) is small against E[log x]: float32 data
+    of shape 1e4 gave k 3 % low (1e3: 8.5e-4). mle now averages u over the
+    data divided by a scale of their own; compared with scipy's fit of the
+    same float32 values in float64."""
+    from scipy import stats
+
+    rng = np.random.default_rng(0)
+    xs = stats.gamma(shape, scale=1e3).rvs(20_000, random_state=rng).astype(np.float32)
+    k, _, scale = stats.gamma.fit(xs.astype(np.float64), floc=0)
+    params = ef.Gamma().params_from(ef.Gamma().mle(xs))
+    np.testing.assert_allclose(params["shape"], k, rtol=2e-4)
+    np.testing.assert_allclose(params["rate"], 1 / scale, rtol=2e-4)

@@ -8,7 +8,36 @@ import numpy as np
 
 from expfam._dtypes import as_float, stat_dtype
 
-__all__ = ["as_float", "asymmetry_problem", "is_integer", "stat_dtype"]
+__all__ = [
+    "CENTER_ROWS",
+    "as_float",
+    "asymmetry_problem",
+    "head_center",
+    "is_integer",
+    "stat_dtype",
+]
+
+# Rows of the batch from which ``mle``'s centre is taken (``head_center``).
+CENTER_ROWS = 32
+
+
+def head_center(t: jax.Array) -> jax.Array:
+    """The centre c of ``mle``'s centred sums, from t of the batch's first
+    rows (t: a location, batch on axis 0), or zeros where none is needed.
+
+    c is the row of t nearest their mean: near the data's centre, and a data
+    value, so that identical observations centre to exact zeros (and mle
+    raises, as the MLE does not exist) rather than to rounding. Centring
+    costs a second program (and the moved batch feeds the multivariate
+    normal's matrix product unfused: MVN(10) on 10^6 rows 27 -> 110 ms), so
+    it is taken only where the plain moments would lose more than a digit:
+    c² > 16 × the head's spread². Elsewhere c = 0, and mle runs the plain
+    sums (it compiles the centred ones only when c ≠ 0).
+    """
+    deviation = t - jnp.mean(t, axis=0, keepdims=True)
+    c = t[jnp.argmin(jnp.sum(deviation**2, axis=tuple(range(1, t.ndim))))]
+    far = jnp.any(c * c > 16 * jnp.mean(deviation**2, axis=0))
+    return jnp.where(far, c, jnp.zeros_like(c))
 
 
 def is_integer(x: jax.Array) -> jax.Array:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+from collections.abc import Callable
 from typing import Any, ClassVar, final
 
 import jax
@@ -18,7 +19,7 @@ import jax.numpy as jnp
 from jax.scipy.special import digamma, gammaln
 
 from expfam import _domains as domains
-from expfam._families._common import as_float
+from expfam._families._common import CENTER_ROWS, as_float, head_center
 from expfam._family import ExponentialFamily
 from expfam._special import (
     EULER_GAMMA,
@@ -134,6 +135,10 @@ class Gamma(ExponentialFamily):
 
     The inverse map μ → η solves log k − ψ(k) = log E[x] − E[log x] by Newton's
     method from Minka's approximation (:func:`gamma_shape_from_log_gap`).
+    For concentrated data that gap, ≈ 1/(2k), is small against E[log x], so
+    ``mle`` averages u over the data divided by a scale e^c of their own
+    (a data value) where the logs' centre is far from 0 against their spread
+    (float32 data of shape 1e4 gave k 3 % low).
     """
 
     statistics_certify_support = True  # u is ±inf or NaN outside
@@ -163,6 +168,17 @@ class Gamma(ExponentialFamily):
     def natural_parameters(self, mu: Array) -> Array:
         shape, rate = _gamma_from_moments(mu[0], mu[1])
         return jnp.stack([shape - 1, -rate])
+
+    def _mle_center(self, xs: Array) -> Array:
+        # c in log space: the data divided by e^c have E[log y] near 0.
+        return head_center(jnp.log(as_float(jnp.asarray(xs)[:CENTER_ROWS])))
+
+    def _centered_batch(self, xs: Array, c: Array) -> tuple[Array, Callable]:
+        return as_float(xs) * jnp.exp(-c), self.sufficient_statistics
+
+    def _natural_from_centered(self, mu_c: Array, c: Array) -> Array:
+        eta = self.natural_parameters(mu_c)  # of y = x e^(−c): rate β e^c
+        return jnp.stack([eta[0], eta[1] * jnp.exp(-c)])
 
     def natural_parameters_guess(self, mu: Array) -> Array:
         # Minka's approximation alone: the generic Newton solve takes it from here.

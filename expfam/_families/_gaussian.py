@@ -13,7 +13,12 @@ import jax.numpy as jnp
 from jax.scipy.special import exp1
 
 from expfam import _domains as domains
-from expfam._families._common import as_float, asymmetry_problem
+from expfam._families._common import (
+    CENTER_ROWS,
+    as_float,
+    asymmetry_problem,
+    head_center,
+)
 from expfam._family import ExponentialFamily
 from expfam._linalg import einsum, matmul
 from expfam._validation import int_field
@@ -91,16 +96,12 @@ def _normal_natural_from_moments(mu: Array) -> Array:
     return _normal_natural(mu[0], mu[1] - mu[0] ** 2)
 
 
-# Rows of the batch averaged for the centre of ``mle``'s centred sums.
-_CENTER_ROWS = 32
-
-
 class _LocationMoments:
     """``mle`` about a centre, for families with u(x) = (t, t tᵀ) of a location
     t(x) (x for the normals, log x for the log-normal; t tᵀ is t² for scalars).
 
     The average of u is taken about c, the t of the row nearest the mean of
-    the first ``_CENTER_ROWS``: u(t − c) instead of u(t), in one pass, so
+    the first rows (``head_center``): u(t − c) instead of u(t), in one pass, so
     the variance E[(t − c)²] − E[t − c]² no longer cancels a location that
     is large against the spread (float32 data 1e4 + N(0, 1) gave variances
     up to 21x too large, or no estimate). Moving the data by c maps η to
@@ -120,19 +121,7 @@ class _LocationMoments:
         return jnp.stack([t, t * t])
 
     def _mle_center(self, xs: Array) -> Array:
-        t = jax.vmap(self._location)(jnp.asarray(xs)[:_CENTER_ROWS])
-        deviation = t - jnp.mean(t, axis=0, keepdims=True)
-        # The row nearest their mean: near the data's centre, and a data
-        # value, so that identical observations centre to exact zeros (and
-        # mle raises, as the MLE does not exist) rather than to rounding.
-        c = t[jnp.argmin(jnp.sum(deviation**2, axis=tuple(range(1, t.ndim))))]
-        # Centring costs time (the moved batch feeds the multivariate
-        # normal's matrix product unfused: MVN(10) on 10^6 rows 27 -> 110 ms),
-        # so it is taken only where E[t²] − E[t]² would lose more than a
-        # digit: c² > 16 × the head's spread². Elsewhere c = 0, and mle runs
-        # the plain sums (it compiles the centred ones only when c ≠ 0).
-        far = jnp.any(c * c > 16 * jnp.mean(deviation**2, axis=0))
-        return jnp.where(far, c, jnp.zeros_like(c))
+        return head_center(jax.vmap(self._location)(jnp.asarray(xs)[:CENTER_ROWS]))
 
     def _centered_batch(self, xs: Array, c: Array) -> tuple[Array, Callable]:
         return jax.vmap(self._location)(xs) - c[None], self._moments_of
