@@ -24,12 +24,15 @@ Array = jax.Array
 
 __all__ = [
     "EULER_GAMMA",
+    "digamma_difference",
     "gamma_entropy_part",
     "inverse_digamma",
     "log_minus_digamma",
     "sigmoid",
     "softplus",
+    "stirling_remainder",
     "trigamma",
+    "trigamma_difference",
 ]
 
 EULER_GAMMA = 0.5772156649015329
@@ -138,3 +141,159 @@ def gamma_entropy_part(k: Array) -> Array:
         1 / 3 + inv * (1 / 12 + inv * (1 / 90 - inv / 120))
     )
     return jnp.where(k < switch, direct, series)
+
+
+# --------------------------------------------------------------------------- #
+# log Γ, ψ and ψ' where their large terms cancel: Stirling's remainder and the
+# differences ψ(a) − ψ(a + b), ψ'(a) − ψ'(a + b), accurate for every a, b.
+# --------------------------------------------------------------------------- #
+
+# The Bernoulli numbers B₂, B₄, …, B₁₈ of the asymptotic series of log Γ, ψ, ψ'.
+_BERNOULLI = (
+    1 / 6,
+    -1 / 30,
+    1 / 42,
+    -1 / 30,
+    5 / 66,
+    -691 / 2730,
+    7 / 6,
+    -3617 / 510,
+    43867 / 798,
+)
+
+# Arguments from here on take the asymptotic series, smaller ones are shifted
+# up by 10 (ψ, ψ') or taken directly (δ). At 10 the first omitted terms are
+# 2e-18 of δ (B₁₈), 5e-18 of ψ'(x) and of the differences (B₂₀), relative.
+_ASYMPTOTIC = 10.0
+_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+
+
+def _horner(coefficients: tuple[float, ...], w: Array) -> Array:
+    """Σₙ cₙ wⁿ, n = 0, 1, …, for the coefficients c₀, c₁, …"""
+    total = jnp.zeros_like(w)
+    for c in reversed(coefficients):
+        total = total * w + c
+    return total
+
+
+def _stirling_step(y: Array) -> Array:
+    """δ(y) − δ(y + 1) = (y + ½) log1p(1/y) − 1 for y ≥ 1, without cancelling 1.
+
+    With t = 1/(2y + 1): (y + ½) log1p(1/y) = atanh(t) / t, so the step is
+    Σₘ t²ᵐ / (2m + 1), m ≥ 1, positive terms (t ≤ ⅓; to m = 17, 1e-18 at y = 1).
+    """
+    t = 1 / (2 * y + 1)
+    w = t * t
+    return w * _horner(tuple(1 / (2 * m + 3) for m in range(17)), w)
+
+
+def stirling_remainder(x: Array) -> Array:
+    """δ(x) = log Γ(x) − (x − ½) log x + x − ½ log 2π for x > 0.
+
+    From x = 10 on, Stirling's series Σₙ B₂ₙ / (2n (2n − 1) x²ⁿ⁻¹) to B₁₆
+    (1/(12x) − 1/(360x³) + …, the first omitted term 2e-18 at 10), so that
+    log Γ(x) is never formed for large x. For 1 ≤ x < 10, the series at x + 9
+    plus the nine steps δ(y) − δ(y + 1), y = x, …, x + 8
+    (:func:`_stirling_step`), all positive: the direct form rounds its terms of
+    size x log x (17 ulps of 1 near x = 10 in float64). Below 1, log Γ directly
+    (terms of the size of δ ≈ −½ log x).
+    """
+    shifted = x < _ASYMPTOTIC
+    big = jnp.where(shifted, jnp.maximum(x, 1.0) + 9, x)
+    inv = 1 / big
+    coefficients = tuple(
+        b / ((2 * n + 2) * (2 * n + 1)) for n, b in enumerate(_BERNOULLI[:8])
+    )
+    series = inv * _horner(coefficients, inv * inv)
+    middle = jnp.clip(x, 1.0, _ASYMPTOTIC)
+    steps = sum(_stirling_step(middle + j) for j in range(9))
+    small = jnp.minimum(x, 1.0)
+    direct = gammaln(small) - (small - 0.5) * jnp.log(small) + small - _HALF_LOG_2PI
+    return jnp.where(x < 1, direct, jnp.where(shifted, series + steps, series))
+
+
+def _shift_up(a: Array, b: Array) -> tuple[Array, Array, Array]:
+    """(small, x, y): a below ``_ASYMPTOTIC`` is shifted up by 10, x = a + 10
+    (else x = a), and y = x + b, where the asymptotic series hold."""
+    small = a < _ASYMPTOTIC
+    x = jnp.where(small, a + _ASYMPTOTIC, a)
+    return small, x, x + b
+
+
+def _symmetric_powers(p: Array, q: Array, n: int) -> list[Array]:
+    """H_m = Σ_{i ≤ m} pⁱ q^{m−i} = (p^{m+1} − q^{m+1}) / (p − q), m = 0..n − 1."""
+    powers = [jnp.ones_like(p)]
+    q_m = jnp.ones_like(q)
+    for _ in range(n - 1):
+        q_m = q_m * q
+        powers.append(p * powers[-1] + q_m)
+    return powers
+
+
+def _trigamma_precise(y: Array) -> Array:
+    """ψ'(y) for y > 0 to rounding: 1/(y + j)² for j < 10 when y < 10, then
+    ψ'(x) = 1/x + 1/(2x²) + Σₙ B₂ₙ / x²ⁿ⁺¹ to B₁₈."""
+    small = y < _ASYMPTOTIC
+    head = sum(jnp.where(small, 1 / (y + j) ** 2, 0.0) for j in range(10))
+    x = jnp.where(small, y + _ASYMPTOTIC, y)
+    u = 1 / x
+    series = u * (1 + u * (0.5 + u * _horner(_BERNOULLI, u * u)))
+    return head + series
+
+
+def trigamma_difference(a: Array, b: Array) -> Array:
+    """ψ'(a) − ψ'(a + b) ≥ 0 for a > 0, b ≥ 0, to full relative accuracy.
+
+    By ψ'(a) = ψ'(a + 1) + 1/a², a < 10 is shifted up to x = a + 10 with the
+    terms 1/(a + j)² − 1/(a + b + j)² = b (2a + b + 2j) / ((a + j)(a + b + j))²;
+    then, with u = 1/x, v = 1/y, y = x + b and ψ'(x) = u + u²/2 + Σₙ B₂ₙ u²ⁿ⁺¹,
+    ψ'(x) − ψ'(y) = (u − v) [1 + (u + v)/2 + Σₙ B₂ₙ (u²ⁿ⁺¹ − v²ⁿ⁺¹)/(u − v)],
+    u − v = b / (x y): no term is a difference of nearly equal numbers.
+    """
+    small, x, y = _shift_up(a, b)
+    head = jnp.zeros_like(b)
+    for j in range(10):
+        ratio = b / (a + b + j) / (a + j)  # 1/(a + j) − 1/(a + b + j)
+        head = head + jnp.where(small, ratio * (1 / (a + j) + 1 / (a + b + j)), 0.0)
+    u, v = 1 / x, 1 / y
+    p, q = u * u, v * v
+    h = _symmetric_powers(p, q, len(_BERNOULLI) + 1)
+    # (u^{2n+1} − v^{2n+1}) / (u − v) = H_n(u², v²) + u v H_{n−1}(u², v²)
+    odd = sum(c * (h[n + 1] + u * v * h[n]) for n, c in enumerate(_BERNOULLI))
+    return head + b / y / x * (1 + 0.5 * (u + v) + odd)
+
+
+@jax.custom_jvp
+def digamma_difference(a: Array, b: Array) -> Array:
+    """ψ(a) − ψ(a + b) ≤ 0 for a > 0, b ≥ 0, to full relative accuracy.
+
+    ψ(a) and ψ(a + b) are both of size log a: their difference, tiny when
+    b ≪ a (ψ(10⁶) − ψ(10⁶ + 1) = −10⁻⁶), is taken apart instead. By
+    ψ(a) = ψ(a + 1) − 1/a, a < 10 is shifted up to x = a + 10 with the terms
+    −[1/(a + j) − 1/(a + b + j)] = −b / ((a + j)(a + b + j)); then, with
+    log x − ψ(x) = g(1/x) = u/2 + Σₙ B₂ₙ u²ⁿ / (2n), u = 1/x, v = 1/y, y = x + b,
+
+        ψ(x) − ψ(y) = −log1p(b/x) − (u − v) (g(u) − g(v)) / (u − v),
+
+    u − v = b / (x y), the divided difference a polynomial in u and v. Every
+    term has the sign of the result. The derivatives are ψ'(a) − ψ'(a + b)
+    (:func:`trigamma_difference`) and −ψ'(a + b).
+    """
+    small, x, y = _shift_up(a, b)
+    head = jnp.zeros_like(b)
+    for j in range(10):
+        head = head - jnp.where(small, b / (a + b + j) / (a + j), 0.0)
+    u, v = 1 / x, 1 / y
+    h = _symmetric_powers(u * u, v * v, len(_BERNOULLI))
+    # (u^{2n} − v^{2n}) / (u − v) = (u + v) H_{n−1}(u², v²)
+    even = (u + v) * sum(c / (2 * n + 2) * h[n] for n, c in enumerate(_BERNOULLI))
+    return head - jnp.log1p(b / x) - b / y / x * (0.5 + even)
+
+
+@digamma_difference.defjvp
+def _digamma_difference_jvp(
+    primals: tuple[Array, Array], tangents: tuple[Array, Array]
+) -> tuple[Array, Array]:
+    (a, b), (da, db) = primals, tangents
+    tangent = trigamma_difference(a, b) * da - _trigamma_precise(a + b) * db
+    return digamma_difference(a, b), tangent

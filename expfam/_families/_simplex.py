@@ -10,6 +10,7 @@ solved by Newton's method (:func:`_concentration_from_mean_log`).
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import final
 
 import jax
@@ -20,7 +21,13 @@ from expfam import _domains as domains
 from expfam._families._common import as_float
 from expfam._family import ExponentialFamily
 from expfam._newton import default_tolerance
-from expfam._special import gamma_entropy_part, inverse_digamma, trigamma
+from expfam._special import (
+    digamma_difference,
+    gamma_entropy_part,
+    inverse_digamma,
+    stirling_remainder,
+    trigamma,
+)
 from expfam._validation import int_field
 
 Array = jax.Array
@@ -31,15 +38,83 @@ __all__ = ["Beta", "Dirichlet"]
 _MAX_LOG_STEP = 3.0
 _MAX_ITERATIONS = 50
 
+# log B(α) takes Stirling's form from α₀ = Σ αᵢ = 10 on, the direct form below.
+_STIRLING_FROM = 10.0
+
 
 # --------------------------------------------------------------------------- #
 # Shared by both families: A, the inverse map, the sampler.
 # --------------------------------------------------------------------------- #
 
 
+def _sums_of_others(alpha: Array) -> Array:
+    """α₀ − αᵢ = Σ_{j ≠ i} αⱼ for each i (last axis), α₀ = Σⱼ αⱼ.
+
+    As α₀ − αᵢ for all but the largest entry (which is at most α₀ / 2 then, so
+    the subtraction is exact to a few ulps); for the largest, the sum of the
+    others, which α₀ − αᵢ would round away (10⁶ + 10⁻³ − 10⁶ in float32).
+    """
+    total = jnp.sum(alpha, axis=-1, keepdims=True)
+    top = jnp.arange(alpha.shape[-1]) == jnp.argmax(alpha, axis=-1, keepdims=True)
+    others_of_top = jnp.sum(jnp.where(top, 0.0, alpha), axis=-1, keepdims=True)
+    return jnp.where(top, others_of_top, total - alpha)
+
+
+def _log_fraction(alpha: Array, others: Array, total: Array) -> Array:
+    """log(αᵢ / α₀) = −log1p(oᵢ / αᵢ), oᵢ = α₀ − αᵢ, to full relative accuracy
+    also when αᵢ is close to α₀; log αᵢ − log α₀ where oᵢ / αᵢ overflows."""
+    ratio = others / alpha
+    return jnp.where(
+        jnp.isfinite(ratio), -jnp.log1p(ratio), jnp.log(alpha) - jnp.log(total)
+    )
+
+
+@jax.custom_jvp
 def _log_multivariate_beta(alpha: Array) -> Array:
-    """log B(α) = Σᵢ log Γ(αᵢ) − log Γ(Σᵢ αᵢ) over the last axis."""
-    return jnp.sum(gammaln(alpha), axis=-1) - gammaln(jnp.sum(alpha, axis=-1))
+    """log B(α) = Σᵢ log Γ(αᵢ) − log Γ(α₀), α₀ = Σᵢ αᵢ, over the last axis.
+
+    The log-gammas are of size αᵢ log αᵢ while log B is of the size of its
+    smaller terms (log B(10⁶, 1) = −log 10⁶): from α₀ = 10 on, Stirling's
+    formula log Γ(x) = (x − ½) log x − x + ½ log 2π + δ(x) is put in for each
+    and the large terms cancelled by hand,
+
+        log B(α) = Σᵢ (αᵢ − ½) log(αᵢ / α₀) + (k − 1)/2 · log(2π / α₀)
+                   + Σᵢ δ(αᵢ) − δ(α₀),
+
+    with log(αᵢ / α₀) = −log1p((α₀ − αᵢ) / αᵢ) (:func:`_log_fraction`) and δ
+    the remainder (:func:`expfam._special.stirling_remainder`, a series from 10
+    on): the first sum has terms of one sign (αᵢ ≥ ½) or small ones, δ is
+    O(1/x) or, below 10, O(|log x|). Below α₀ = 10, the direct form, accurate
+    there. The derivatives ∂ log B / ∂αᵢ = ψ(αᵢ) − ψ(α₀) are likewise
+    differences of large numbers, so they are taken from
+    :func:`expfam._special.digamma_difference` (a custom JVP; its own
+    derivatives give the Fisher information ψ'(αᵢ) δᵢⱼ − ψ'(α₀) as accurately).
+    """
+    k = alpha.shape[-1]
+    total = jnp.sum(alpha, axis=-1)
+    direct = jnp.sum(gammaln(alpha), axis=-1) - gammaln(total)
+    log_fraction = _log_fraction(alpha, _sums_of_others(alpha), total[..., None])
+    stirling = (
+        jnp.sum((alpha - 0.5) * log_fraction + stirling_remainder(alpha), axis=-1)
+        + (k - 1) / 2 * jnp.log(2 * math.pi / total)
+        - stirling_remainder(total)
+    )
+    return jnp.where(total < _STIRLING_FROM, direct, stirling)
+
+
+@_log_multivariate_beta.defjvp
+def _log_multivariate_beta_jvp(
+    primals: tuple[Array], tangents: tuple[Array]
+) -> tuple[Array, Array]:
+    (alpha,), (d_alpha,) = primals, tangents
+    mean_log = _mean_log(alpha)
+    return _log_multivariate_beta(alpha), jnp.sum(mean_log * d_alpha, axis=-1)
+
+
+def _mean_log(alpha: Array) -> Array:
+    """E[log xᵢ] = ψ(αᵢ) − ψ(α₀) under Dirichlet(α), to full relative accuracy
+    (:func:`expfam._special.digamma_difference` of αᵢ and α₀ − αᵢ)."""
+    return digamma_difference(alpha, _sums_of_others(alpha))
 
 
 def _dirichlet_entropy(alpha: Array) -> Array:
@@ -100,8 +175,7 @@ def _concentration_from_mean_log(mean_log: Array) -> Array:
     feasible = logsumexp(mean_log) < 0
 
     def residual(t: Array) -> Array:
-        alpha = jnp.exp(t)
-        return digamma(alpha) - digamma(jnp.sum(alpha)) - mean_log
+        return _mean_log(jnp.exp(t)) - mean_log
 
     def newton(t: Array, f: Array) -> Array:
         alpha = jnp.exp(t)
