@@ -271,32 +271,29 @@ _REASSOCIATE = (
 _CHUNK = 1 << 20
 
 
-def _variadic(v):
-    """Σx and Σx² as one variadic reduce over rows of 4096, then the row sums."""
-    rows = v.reshape(-1, 4096)
-    zero = jnp.zeros((), v.dtype)
+def _variadic_sums(rows, axis: int):
+    """Σx and Σx² of ``rows`` as one variadic reduce over ``axis``, then the
+    sums of what it leaves."""
+    zero = jnp.zeros((), rows.dtype)
     a, b = jax.lax.reduce(
         (rows, rows * rows),
         (zero, zero),
         lambda p, q: (p[0] + q[0], p[1] + q[1]),
-        (1,),
+        (axis,),
     )
     return a.sum(), b.sum()
+
+
+def _variadic(v):
+    """Σx and Σx² as one variadic reduce over rows of 4096, then the row sums."""
+    return _variadic_sums(v.reshape(-1, 4096), 1)
 
 
 def _variadic_blocks(v):
     """Σx and Σx² as one variadic reduce over blocks of 16 rows of 4096 (XLA
     vectorizes it across each row without reassociating), then the partial
     sums (1/16 of the data)."""
-    rows = v.reshape(-1, 16, 4096)
-    zero = jnp.zeros((), v.dtype)
-    a, b = jax.lax.reduce(
-        (rows, rows * rows),
-        (zero, zero),
-        lambda p, q: (p[0] + q[0], p[1] + q[1]),
-        (1,),
-    )
-    return a.sum(), b.sum()
+    return _variadic_sums(v.reshape(-1, 16, 4096), 1)
 
 
 def _scan(v):
