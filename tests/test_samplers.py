@@ -1,0 +1,130 @@
+"""Exactness of the Poisson, binomial and negative binomial samplers.
+
+Each case draws once (one compiled sampler per family and dtype) and checks
+the mean and variance against scipy within stated standard errors and a
+chi-square test on quantile bins, at small, moderate and huge parameters in
+float32 and float64. Float32 draws above 2^24 are rounded to the dtype, so the
+bins' edges are representable numbers and their probabilities those of the
+rounded law.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.stats as st
+
+import expfam as ef
+
+NUM = 200_000
+# Standard errors allowed for the mean and the variance; the chi-square test's
+# p-value must exceed P_MIN (about 40 such tests run: a false alarm ~4e-4).
+Z_MAX = 4.5
+P_MIN = 1e-5
+
+
+@functools.cache
+def _sampler(family: ef.ExponentialFamily, dtype: str):
+    del dtype  # one cache entry (and compilation) per family and dtype
+    return jax.jit(lambda key, eta: family.sample(key, eta, (NUM,)))
+
+
+def _draw(family, dtype: str, seed: int, **params) -> tuple[np.ndarray, dict]:
+    """Draws at ``params`` in ``dtype``, and the parameters they are drawn at
+    (those of η, which rounds: exp(log 1e9) is 1e9 + 768 in float32)."""
+    with jax.enable_x64(dtype == "float64"):
+        cast = {k: jnp.asarray(v, dtype) for k, v in params.items()}
+        eta = family.natural_from(**cast)
+        x = _sampler(family, dtype)(jax.random.key(seed), eta)
+        assert x.dtype == np.dtype(dtype)
+        actual = {k: float(v) for k, v in family.params_from(eta).items()}
+        return np.asarray(x), actual
+
+
+def _chi2_pvalue(x: np.ndarray, dist, bins: int = 40) -> float:
+    """Pearson's test on quantile bins whose edges are representable in x's dtype."""
+    edges = np.unique(
+        np.unique(dist.ppf(np.linspace(0, 1, bins + 1)[1:-1])).astype(x.dtype)
+    )
+    below = []  # the largest integer that rounds to at most each edge
+    for edge in edges:
+        ks = np.arange(int(edge) - 300, int(edge) + 301, dtype=np.int64)
+        below.append(ks[ks.astype(x.dtype) <= edge].max())
+    probs = np.diff(np.concatenate([[0.0], dist.cdf(np.array(below, float)), [1.0]]))
+    counts = np.diff(
+        np.concatenate([[0], np.searchsorted(np.sort(x), edges, "right"), [len(x)]])
+    )
+    expected = probs * len(x)
+    keep = expected > 0
+    stat = np.sum((counts[keep] - expected[keep]) ** 2 / expected[keep])
+    return float(st.chi2.sf(stat, keep.sum() - 1))
+
+
+def _check_law(x: np.ndarray, dist, upper: float = np.inf) -> None:
+    assert np.all(x == np.round(x)) and np.all(x >= 0) and np.all(x <= upper)
+    xs = x.astype(np.float64)
+    mean, var = dist.mean(), dist.var()
+    # Var of the sample variance ≈ (μ₄ − σ⁴) / N = (κ σ⁴ + 2σ⁴) / N.
+    kurtosis = float(dist.stats(moments="k"))
+    assert abs(xs.mean() - mean) <= Z_MAX * np.sqrt(var / len(xs))
+    assert abs(xs.var() - var) <= Z_MAX * var * np.sqrt((kurtosis + 2) / len(xs))
+    assert _chi2_pvalue(x, dist) > P_MIN
+
+
+DTYPES = ["float32", "float64"]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("rate", [0.02, 3.0, 9.99, 10.0, 37.0, 1e6, 3e6, 1e8, 1e9])
+def test_poisson(dtype, rate):
+    x, actual = _draw(ef.Poisson(), dtype, 1, rate=rate)
+    _check_law(x, st.poisson(actual["rate"]))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    ("n", "probs"),
+    [
+        (5, 0.3),
+        (40, 0.5),
+        (100, 0.97),
+        (10**7, 0.5),
+        (10**8, 0.5),
+        (10**8, 0.9),
+        (10**8, 3e-8),
+    ],
+)
+def test_binomial(dtype, n, probs):
+    x, actual = _draw(ef.Binomial(n=n), dtype, 2, probs=probs)
+    _check_law(x, st.binom(n, actual["probs"]), upper=n)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("r", "probs"), [(3.0, 0.5), (1e8, 0.5)])
+def test_negative_binomial(dtype, r, probs):
+    # r = 1e8: nearly Poisson(1e8), where jax.random.poisson gave 1.19× the variance.
+    x, actual = _draw(ef.NegativeBinomial(r=r), dtype, 3, probs=probs)
+    _check_law(x, st.nbinom(r, actual["probs"]))
+
+
+def test_same_key_same_draws_and_vmap():
+    poisson = ef.Poisson()
+    eta = jnp.log(jnp.array([0.5, 5.0, 50.0, 5e6], jnp.float32))
+    draw = jax.jit(jax.vmap(lambda e: poisson.sample(jax.random.key(4), e, (1000,))))
+    first, second = np.asarray(draw(eta)), np.asarray(draw(eta))
+    np.testing.assert_array_equal(first, second)
+    assert first.dtype == np.float32 and first.shape == (4, 1000)
+    # Each row is its own rate's law (loose: 1000 draws each).
+    rates = np.exp(np.asarray(eta, np.float64))
+    assert np.all(np.abs(first.mean(axis=1) - rates) < 5 * np.sqrt(rates / 1000))
+    binomial = ef.Binomial(n=50)
+    eta_b = jnp.array([-3.0, 0.0, 4.0], jnp.float32)
+    b = jax.vmap(lambda e: binomial.sample(jax.random.key(5), e, (7,)))(eta_b)
+    np.testing.assert_array_equal(
+        b, jax.vmap(lambda e: binomial.sample(jax.random.key(5), e, (7,)))(eta_b)
+    )
+    assert np.all((b >= 0) & (b <= 50))
