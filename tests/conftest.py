@@ -26,4 +26,3 @@ def dtype(request):
     """Runs the test with x64 off (float32) and on (float64)."""
     with jax.enable_x64(request.param == "float64"):
         yield request.param
-
