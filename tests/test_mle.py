@@ -77,10 +77,14 @@ def test_big_endian_numpy_data(tmp_path):
         ([big[:500], big[500:1000]], [native[:500], native[500:1000]]),
     ]:
         tree_allclose(gamma.mle(ours), gamma.mle(theirs), rtol=1e-6)
+    # The weighted copy's alignment splits the float32 sums at other rows too,
+    # and η₁ = k − 1 amplifies the rounding of ū: the shape k solves
+    # log k − ψ(k) = log E[x] − E[log x] (≈ 0.27 here, against |E[log x]| ≈ 0.68),
+    # and k / (k − 1) ≈ 2: ~5 times ū's own relative rounding (~3e-7).
     tree_allclose(
         gamma.mle(big, weights=weights.astype(">f4")),
         gamma.mle(native, weights=weights),
-        rtol=1e-6,
+        rtol=3e-6,
     )
     eta = gamma.natural_from(shape=2.0, rate=3.0)
     # The residual cancels ū against ∇A(η) (entries ~1): compare on that scale
