@@ -620,7 +620,7 @@ class ExponentialFamily(abc.ABC):
             problem = self._conventional_problem(**values)
             if problem is not None:
                 raise family_error(self, f"natural_from: {problem}")
-        eta = self._natural_from(**values)
+        eta = _conversion(self, "_natural_from", **values)
         if is_concrete(values) and not bool(self._contains(eta, batched=True)):
             raise family_error(
                 self,
@@ -644,7 +644,7 @@ class ExponentialFamily(abc.ABC):
                     f"{_shape_str(self.natural_shape)}, natural domain: "
                     f"{self.natural_domain.describe()})",
                 )
-        return self._params_from(eta)
+        return _conversion(self, "_params_from", eta)
 
     # ---- subclass hook: keep overrides checked and compiled -------------------- #
 
@@ -697,7 +697,9 @@ class ExponentialFamily(abc.ABC):
             batch_shapes.add(shape[:cut])
         if len(batch_shapes) > 1:
             return jnp.asarray(False)
-        return self.natural_domain.contains(eta)
+        if hashable_problem(self) is not None:
+            return self.natural_domain.contains(eta)
+        return _in_domain(self, eta)
 
     def _check(self, kind: str, name: str, value: Any, *, support: bool = True) -> Any:
         if kind == "natural":
@@ -990,6 +992,45 @@ def _overrides(family: ExponentialFamily, name: str) -> bool:
     return getattr(type(family), name) is not getattr(ExponentialFamily, name)
 
 
+def _conversion(
+    family: ExponentialFamily, method: str, *args: Any, **kwargs: Any
+) -> Any:
+    """``family.<method>(*args, **kwargs)`` (η from conventional parameters or
+    the reverse) as one compiled call where the family is hashable: op by op,
+    the multivariate normal's ``natural_from`` took 0.57 ms warm (0.15)."""
+    if hashable_problem(family) is None and (family, method) not in _EAGER:
+        try:
+            return _compiled_conversion(family, method, args, kwargs)
+        except _VALUE_DEPENDENT:  # a user's conversion branches on values
+            _EAGER.add((family, method))
+    return getattr(family, method)(*args, **kwargs)
+
+
+_EAGER: set[tuple[ExponentialFamily, str]] = set()  # conversions run op by op
+
+
+_VALUE_DEPENDENT = (
+    jax.errors.ConcretizationTypeError,
+    jax.errors.TracerArrayConversionError,
+    jax.errors.TracerIntegerConversionError,
+)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _compiled_conversion(
+    family: ExponentialFamily, method: str, args: tuple, kwargs: dict
+) -> Any:
+    return getattr(family, method)(*args, **kwargs)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _in_domain(family: ExponentialFamily, eta: PyTree) -> Array:
+    """The domain check of a concrete η as one call: run op by op, the
+    indexing and comparisons of a domain's ``contains`` made most of a warm
+    ``entropy`` call (0.36 ms for a gamma)."""
+    return family.natural_domain.contains(eta)
+
+
 def _all_finite(tree: PyTree) -> Array:
     """Whether every entry of every leaf is finite (traceable)."""
     leaves = jax.tree_util.tree_leaves(tree)
@@ -997,7 +1038,10 @@ def _all_finite(tree: PyTree) -> Array:
 
 
 def _tree_all_finite(tree: PyTree) -> bool:
-    return bool(_all_finite(tree))
+    return bool(_all_finite_call(tree))
+
+
+_all_finite_call = jax.jit(_all_finite)
 
 
 def _shape_str(shapes: PyTree) -> str:

@@ -261,3 +261,39 @@ def test_extreme_unconstrained_values_stay_in_the_domain():
     p = simplex.forward(jnp.asarray([50.0, -50.0]))
     assert bool(simplex.contains(p))
     assert np.all(np.isfinite(simplex.inverse(p)))
+
+
+@dataclasses.dataclass(frozen=True)
+class _CheckedRate(ef.ExponentialFamily):
+    """Conventional conversions that branch on values in Python, as a
+    researcher might write them: natural_from/params_from compile the
+    conversions and must fall back to running them as written."""
+
+    param_names = ("rate",)
+
+    def sufficient_statistics(self, x):
+        return x
+
+    def log_partition(self, eta):
+        return -jnp.log(-eta)
+
+    @property
+    def natural_domain(self):
+        return D.negative()
+
+    def _natural_from(self, rate):
+        if float(np.min(rate)) <= 0:
+            raise ValueError("_CheckedRate: rate must be > 0")
+        return -rate
+
+    def _params_from(self, eta):
+        return {"rate": -np.asarray(eta)}
+
+
+def test_conversions_that_branch_on_values_still_run():
+    family = _CheckedRate()
+    for _ in range(2):  # the second call goes straight to the eager path
+        np.testing.assert_allclose(family.natural_from(rate=2.0), -2.0)
+        np.testing.assert_allclose(family.params_from(jnp.asarray(-3.0))["rate"], 3.0)
+    with pytest.raises(ValueError, match="rate must be > 0"):
+        family.natural_from(rate=-1.0)
