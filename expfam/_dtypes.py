@@ -69,7 +69,12 @@ def as_float(x: Any) -> jax.Array:
     it takes the dtype of what it meets: under ``jax_enable_x64``,
     ``log_prob`` of a float32 η at the observation 1.5 is float32.
     """
+    if isinstance(x, jax.Array) and x.dtype in _WIDE_FLOATS:
+        return x  # the common case, without a conversion call
     return _to_float(as_array(x))
+
+
+_WIDE_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _to_float(x: jax.Array) -> jax.Array:

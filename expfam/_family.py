@@ -735,7 +735,7 @@ class ExponentialFamily(abc.ABC):
                     f"{name}={describe_value(value)} has shape {x.shape}, but one "
                     f"observation has shape {self.event_shape}",
                 )
-            self._check_support(name, x[None])
+            self._check_support(name, x, one=True)
             return x
         if kind == "batch":
             x = as_array(value)
@@ -780,7 +780,13 @@ class ExponentialFamily(abc.ABC):
             return tuple(value)
         return value
 
-    def _check_support(self, name: str, xs: Array) -> None:
+    def _check_support(self, name: str, xs: Array, *, one: bool = False) -> None:
+        """A ValueError naming the first of ``xs`` (or the one observation
+        ``xs``) that is NaN or outside the support. The check is one
+        compiled call and one flag; the mask comes back only on failure."""
+        if bool(_all_in_support(self, xs, one)):
+            return
+        xs = xs[None] if one else xs
         ok = np.asarray(_support_mask(self, xs))
         if not ok.all():
             index = int(np.argmin(ok))
@@ -898,6 +904,11 @@ def _support_mask(family: ExponentialFamily, xs: Array) -> Array:
     return finite & jax.vmap(family.in_support)(xs)
 
 
+@functools.partial(jax.jit, static_argnums=(0, 2))
+def _all_in_support(family: ExponentialFamily, xs: Array, one: bool) -> Array:
+    return jnp.all(_support_mask(family, xs[None] if one else xs))
+
+
 @functools.partial(jax.jit, static_argnums=0)
 def _checked_average(
     family: ExponentialFamily,
@@ -971,21 +982,21 @@ def _average(
 
 
 @functools.cache
-def _natural_shape_cached(family: ExponentialFamily) -> PyTree:
+def _natural_shape_cached(family: ExponentialFamily, dtype: np.dtype) -> PyTree:
     x = jax.ShapeDtypeStruct(family.event_shape, jnp.float32)
-    return jax.eval_shape(family.sufficient_statistics, x)
-
-
-def _natural_shape(family: ExponentialFamily) -> PyTree:
-    try:
-        shapes = _natural_shape_cached(family)
-    except TypeError:  # unhashable user family
-        x = jax.ShapeDtypeStruct(family.event_shape, jnp.float32)
-        shapes = jax.eval_shape(family.sufficient_statistics, x)
-    dtype = jnp.result_type(float)
+    shapes = jax.eval_shape(family.sufficient_statistics, x)
     return jax.tree_util.tree_map(
         lambda s: jax.ShapeDtypeStruct(s.shape, dtype), shapes
     )
+
+
+def _natural_shape(family: ExponentialFamily) -> PyTree:
+    # The default float (float64 under x64): cached per dtype, as every
+    # checked call asks for it.
+    dtype = jax.dtypes.canonicalize_dtype(np.float64)
+    if hashable_problem(family) is None:
+        return _natural_shape_cached(family, dtype)
+    return _natural_shape_cached.__wrapped__(family, dtype)
 
 
 def _overrides(family: ExponentialFamily, name: str) -> bool:
