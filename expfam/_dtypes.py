@@ -59,6 +59,8 @@ def native_order(x: Any) -> Any:
 
 def as_array(x: Any) -> jax.Array:
     """``x`` as a jax array, host data in either byte order (``native_order``)."""
+    if isinstance(x, jax.Array):
+        return x  # tracers too: jnp.asarray would only copy its metadata
     return jnp.asarray(native_order(x))
 
 
