@@ -16,9 +16,9 @@ homoscedastic ``ef.GLM(ef.Normal(), k)`` (one shared variance) on k Gaussian
 bumps of x, fitted by ``ef.fisher_scoring``; both are scored on held-out data
 (negative log-likelihood, coverage of the ±2 std band) against the true curves.
 
-    python examples/heteroscedastic.py [--out DIR] [--n 4000] [--steps 6000]
-        [--batch-size 256] [--width 32] [--lr 0.01] [--head mean-std|natural]
-        [--seed 0]
+    python examples/heteroscedastic.py [--out DIR] [--n 4000] [--n-test 20000]
+        [--steps 6000] [--batch-size 256] [--width 32] [--lr 0.01]
+        [--head mean-std|natural] [--seed 0]
 """
 
 from __future__ import annotations
