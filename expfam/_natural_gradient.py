@@ -27,6 +27,7 @@ import numpy as np
 import optax
 from jax.flatten_util import ravel_pytree
 
+from expfam._conditional import ConditionalModel
 from expfam._family import ExponentialFamily
 from expfam._linalg import matmul
 
@@ -65,6 +66,18 @@ def natural_gradient(
     Returns:
       An ``optax.GradientTransformation`` (stateless).
     """
+    if not isinstance(family, ExponentialFamily):
+        if isinstance(family, type) and issubclass(family, ExponentialFamily):
+            name = family.__name__
+            problem = f"the class {name}, not a family: pass an instance, {name}()"
+        elif isinstance(family, ConditionalModel):
+            problem = (
+                f"a conditional model ({type(family).__name__}): "
+                "ef.fisher_scoring(model, ...) is its natural-gradient solver"
+            )
+        else:
+            problem = f"{family!r} is not an ExponentialFamily"
+        raise ValueError(f"natural_gradient: {problem}")
     for name, value, ok in (
         ("learning_rate", learning_rate, _finite(learning_rate) and learning_rate > 0),
         ("damping", damping, _finite(damping) and damping >= 0),

@@ -383,3 +383,16 @@ def test_natural_gradient_arguments_are_checked(kwargs):
     """A learning rate <= 0 or NaN was taken, and the fit never moved."""
     with pytest.raises(ValueError, match=r"natural_gradient\(Normal\(\)\)"):
         ef.natural_gradient(ef.Normal(), **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        (ef.GLM(ef.Bernoulli(), 2), "fisher_scoring"),  # was an AttributeError
+        (ef.Normal, r"class Normal.*Normal\(\)"),  # was accepted
+        ("normal", "not an ExponentialFamily"),
+    ],
+)
+def test_natural_gradient_of_what_is_not_a_family_is_refused(target, message):
+    with pytest.raises(ValueError, match=message):
+        ef.natural_gradient(target)
