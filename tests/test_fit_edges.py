@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -25,7 +27,8 @@ def test_a_huge_sgd_step_never_poisons_the_fit(family):
     finite is refused, so the fit ends at a finite η in the domain."""
     W = np.array([np.eye(2), [[2.0, 0.5], [0.5, 1.0]]] * 50, np.float32)
     data = W if isinstance(family, ef.Wishart) else W.reshape(-1, 2)
-    result = ef.fit(family, data, optimizer=optax.sgd(50.0), num_steps=100)
+    with pytest.warns(RuntimeWarning, match="did not move the parameters"):
+        result = ef.fit(family, data, optimizer=optax.sgd(50.0), num_steps=100)
     assert bool(family._contains(result.natural))
     leaves = jax.tree_util.tree_leaves(result.natural)
     assert all(bool(jnp.all(jnp.isfinite(x))) for x in leaves)
@@ -396,3 +399,16 @@ def test_natural_gradient_arguments_are_checked(kwargs):
 def test_natural_gradient_of_what_is_not_a_family_is_refused(target, message):
     with pytest.raises(ValueError, match=message):
         ef.natural_gradient(target)
+
+
+def test_a_fit_that_stands_still_where_it_converged_does_not_warn():
+    """adam at the optimum: its updates round away against the coordinates
+    (the parameters stop moving) at the best NLL of the fit: no warning.
+    The same stand-still after sgd(50) overflowed is warned about (above)."""
+    x = np.random.default_rng(0).normal(1.0, 2.0, 5000).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        result = ef.fit(
+            ef.Normal(), x, optimizer=optax.adam(0.1), num_steps=2000, batch_size=5000
+        )
+    np.testing.assert_allclose(result.natural, ef.Normal().mle(x), rtol=1e-4)
