@@ -550,9 +550,11 @@ class ExponentialFamily(abc.ABC):
         """The maximum-likelihood η: moment matching, ∇A(η̂) = ū.
 
         Accepts what ``average_sufficient_statistics`` accepts (arrays, numpy
-        memmaps, iterables of chunks) and gives the same answer for all. Raises
-        ``ValueError`` when ū lies on the boundary of the mean domain (e.g. all
-        coin tosses heads), where no maximum exists.
+        memmaps, iterables of chunks) and gives the same answer for all (up to
+        the rounding of sums taken in different blocks: float32 results can
+        differ in the last place). Raises ``ValueError`` when ū lies on the
+        boundary of the mean domain (e.g. all coin tosses heads), where no
+        maximum exists.
         """
         self._require_hashable()
         with jax.ensure_compile_time_eval():  # as in average_sufficient_statistics
