@@ -42,7 +42,14 @@ from expfam import _stats
 from expfam._conditional import ConditionalModel, _same_model
 from expfam._dtypes import leaf_dtype, to_device
 from expfam._family import ExponentialFamily, _all_finite, _overrides
-from expfam._tree import same_shapes, tree_scale, tree_select, tree_sub, tree_vdot
+from expfam._tree import (
+    same_shapes,
+    tree_any,
+    tree_scale,
+    tree_select,
+    tree_sub,
+    tree_vdot,
+)
 from expfam._validation import (
     family_error,
     hashable_problem,
@@ -294,19 +301,6 @@ def _finite_update(z: PyTree, updates: PyTree) -> tuple[PyTree, jax.Array]:
     return tree_select(accepted, new, z), accepted
 
 
-def _moved(new: PyTree, old: PyTree) -> jax.Array:
-    """Whether any coordinate changed (a step can be refused, or round away
-    entirely against coordinates that are already huge)."""
-    leaves = jax.tree_util.tree_leaves(jax.tree_util.tree_map(jnp.not_equal, new, old))
-    return jnp.any(jnp.stack([jnp.any(leaf) for leaf in leaves]))
-
-
-def _nonzero(tree: PyTree) -> jax.Array:
-    """Whether any entry is not 0 (NaN included)."""
-    leaves = jax.tree_util.tree_leaves(tree)
-    return jnp.any(jnp.stack([jnp.any(leaf != 0) for leaf in leaves]))
-
-
 def _trailing(flags: np.ndarray) -> int:
     """How many of ``flags`` are True at its end, in a row."""
     return int(np.argmin(flags[::-1])) if not flags.all() else flags.size
@@ -441,7 +435,9 @@ def _make_chunk_runner(config: _Config) -> Callable:
         opt_state = tree_select(accepted, opt_state, state.opt_state)
         # A step that should have moved the fit and did not (a zero update,
         # at a stationary point, is no such step).
-        still = ~met & ~_moved(z, state.unconstrained) & _nonzero(updates)
+        moved = tree_any(jax.tree_util.tree_map(jnp.not_equal, z, state.unconstrained))
+        nonzero = tree_any(jax.tree_util.tree_map(lambda u: u != 0, updates))  # NaN too
+        still = ~met & ~moved & nonzero
         state = state._replace(
             unconstrained=z,
             opt_state=opt_state,

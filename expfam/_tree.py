@@ -12,6 +12,7 @@ PyTree = Any
 __all__ = [
     "same_shapes",
     "same_structure",
+    "tree_any",
     "tree_scale",
     "tree_select",
     "tree_sub",
@@ -34,6 +35,12 @@ def tree_sub(a: PyTree, b: PyTree) -> PyTree:
 def tree_scale(a: PyTree, s: jax.Array | float) -> PyTree:
     """s · a, leafwise."""
     return jax.tree_util.tree_map(lambda x: x * s, a)
+
+
+def tree_any(tree: PyTree) -> jax.Array:
+    """Whether any entry of any leaf (booleans) is True."""
+    leaves = jax.tree_util.tree_leaves(tree)
+    return jnp.any(jnp.stack([jnp.any(leaf) for leaf in leaves]))
 
 
 def tree_select(pred: jax.Array, a: PyTree, b: PyTree) -> PyTree:
