@@ -206,10 +206,19 @@ def stirling_remainder(x: Array) -> Array:
     )
     series = inv * _horner(coefficients, inv * inv)
     middle = jnp.clip(x, 1.0, _ASYMPTOTIC)
-    steps = sum(_stirling_step(middle + j) for j in range(9))
+    steps = jnp.sum(_stirling_step(_plus_range(middle, 9)), axis=-1)
     small = jnp.minimum(x, 1.0)
     direct = gammaln(small) - (small - 0.5) * jnp.log(small) + small - _HALF_LOG_2PI
     return jnp.where(x < 1, direct, jnp.where(shifted, series + steps, series))
+
+
+def _plus_range(x: Array, n: int) -> Array:
+    """x + j for j = 0, …, n − 1 on a new last axis: the terms of a shift sum
+    as one array, so that its code is traced (and differentiated) once rather
+    than n times."""
+    x = jnp.asarray(x)
+    offsets = jnp.arange(n, dtype=x.dtype).reshape((1,) * x.ndim + (n,))
+    return x[..., None] + offsets
 
 
 def _shift_up(a: Array, b: Array) -> tuple[Array, Array, Array]:
@@ -234,7 +243,7 @@ def _trigamma_precise(y: Array) -> Array:
     """ψ'(y) for y > 0 to rounding: 1/(y + j)² for j < 10 when y < 10, then
     ψ'(x) = 1/x + 1/(2x²) + Σₙ B₂ₙ / x²ⁿ⁺¹ to B₁₈."""
     small = y < _ASYMPTOTIC
-    head = sum(jnp.where(small, 1 / (y + j) ** 2, 0.0) for j in range(10))
+    head = jnp.where(small, jnp.sum(1 / _plus_range(y, 10) ** 2, axis=-1), 0.0)
     x = jnp.where(small, y + _ASYMPTOTIC, y)
     u = 1 / x
     series = u * (1 + u * (0.5 + u * _horner(_BERNOULLI, u * u)))
@@ -251,10 +260,9 @@ def trigamma_difference(a: Array, b: Array) -> Array:
     u − v = b / (x y): no term is a difference of nearly equal numbers.
     """
     small, x, y = _shift_up(a, b)
-    head = jnp.zeros_like(b)
-    for j in range(10):
-        ratio = b / (a + b + j) / (a + j)  # 1/(a + j) − 1/(a + b + j)
-        head = head + jnp.where(small, ratio * (1 / (a + j) + 1 / (a + b + j)), 0.0)
+    aj, abj = _plus_range(a, 10), _plus_range(a + b, 10)
+    ratio = jnp.asarray(b)[..., None] / abj / aj  # 1/(a + j) − 1/(a + b + j)
+    head = jnp.where(small, jnp.sum(ratio * (1 / aj + 1 / abj), axis=-1), 0.0)
     u, v = 1 / x, 1 / y
     p, q = u * u, v * v
     h = _symmetric_powers(p, q, len(_BERNOULLI) + 1)
@@ -280,9 +288,8 @@ def digamma_difference(a: Array, b: Array) -> Array:
     (:func:`trigamma_difference`) and −ψ'(a + b).
     """
     small, x, y = _shift_up(a, b)
-    head = jnp.zeros_like(b)
-    for j in range(10):
-        head = head - jnp.where(small, b / (a + b + j) / (a + j), 0.0)
+    terms = jnp.asarray(b)[..., None] / _plus_range(a + b, 10) / _plus_range(a, 10)
+    head = -jnp.where(small, jnp.sum(terms, axis=-1), 0.0)
     u, v = 1 / x, 1 / y
     h = _symmetric_powers(u * u, v * v, len(_BERNOULLI))
     # (u^{2n} − v^{2n}) / (u − v) = (u + v) H_{n−1}(u², v²)
