@@ -19,7 +19,12 @@ import jax.numpy as jnp
 from jax.scipy.special import digamma, gammaln
 
 from expfam import _domains as domains
-from expfam._families._common import CENTER_ROWS, as_float, head_center
+from expfam._families._common import (
+    CENTER_ROWS,
+    as_float,
+    head_center,
+    within_positive,
+)
 from expfam._family import ExponentialFamily
 from expfam._special import (
     EULER_GAMMA,
@@ -116,13 +121,9 @@ def _gamma_from_moments(
 
 
 def _positive_draws(log_draws: Array) -> Array:
-    """exp of draws made in log space, kept inside (0, ∞): a draw below the
-    dtype's smallest normal number is that number, one above its largest the
-    largest (as the Beta and Dirichlet samplers clip). Gamma(0.05) draws fall
-    below float32's smallest in about 1 %: ``jax.random.gamma`` returned
-    exact zeros there (and inverse-gamma draws inf), outside the support."""
-    info = jnp.finfo(log_draws.dtype)
-    return jnp.clip(jnp.exp(log_draws), info.tiny, info.max)
+    """exp of draws made in log space, kept inside (0, ∞) (as the Beta and
+    Dirichlet samplers clip; :func:`within_positive`)."""
+    return within_positive(jnp.exp(log_draws))
 
 
 def _exponential_draws(key: Array, rate: Array, shape: tuple[int, ...]) -> Array:
@@ -454,7 +455,9 @@ class Weibull(_ExponentialStatistic):
         return (x > 0) & jnp.isfinite(x)
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
-        return _exponential_draws(key, -eta, shape) ** (1 / self.concentration)
+        return within_positive(
+            _exponential_draws(key, -eta, shape) ** (1 / self.concentration)
+        )
 
     def _natural_from(self, scale: Array) -> Array:
         return -(scale**-self.concentration)
@@ -565,7 +568,8 @@ class Pareto(ExponentialFamily):
         return -1 - 1 / (mu - math.log(self.minimum))
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
-        return self.minimum * jnp.exp(_exponential_draws(key, -eta - 1, shape))
+        draws = self.minimum * jnp.exp(_exponential_draws(key, -eta - 1, shape))
+        return within_positive(draws)  # above the minimum: only overflow clips
 
     def _natural_from(self, alpha: Array) -> Array:
         return -alpha - 1

@@ -18,6 +18,7 @@ from expfam._families._common import (
     as_float,
     asymmetry_problem,
     head_center,
+    within_positive,
 )
 from expfam._family import ExponentialFamily
 from expfam._linalg import einsum, matmul
@@ -347,7 +348,7 @@ class LogNormal(_LocationMoments, ExponentialFamily):
         return _normal_kl(eta_p, eta_q)  # KL is that of log x
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
-        return jnp.exp(_normal_draws(key, eta, shape))
+        return within_positive(jnp.exp(_normal_draws(key, eta, shape)))
 
     def _natural_from(self, loc: Array, scale: Array) -> Array:
         scale = jnp.where(scale > 0, scale, jnp.nan)  # s ≤ 0 is not a parameter
@@ -433,15 +434,16 @@ class InverseGaussian(ExponentialFamily):
         # Michael, Schucany & Haas (1976): the roots x₁ ≤ μ ≤ x₂ = μ²/x₁ of
         # λ(x − μ)² / (μ² x) = ν², ν ~ N(0, 1); take x₁ with probability
         # μ / (μ + x₁). Written as x₁ = μ / b, x₂ = μ b with
-        # b = 1 + a + √(a (a + 2)), a = μ ν² / (2λ), free of cancellation.
+        # b = 1 + a + √a √(a + 2), a = μ ν² / (2λ), free of cancellation (and
+        # of a (a + 2) overflowing: float32 λ/μ = 1e-25 drew 99.9 % zeros).
         p = self._params_from(eta)
         mean, lam = p["mean"], p["shape"]
         normal_key, uniform_key = jax.random.split(key)
         nu = jax.random.normal(normal_key, shape, eta.dtype)
         a = mean * nu * nu / (2 * lam)
-        b = 1 + a + jnp.sqrt(a * (a + 2))
+        b = 1 + a + jnp.sqrt(a) * jnp.sqrt(a + 2)
         u = jax.random.uniform(uniform_key, shape, eta.dtype)
-        return jnp.where(u * (b + 1) <= b, mean / b, mean * b)
+        return within_positive(jnp.where(u * (b + 1) <= b, mean / b, mean * b))
 
     def _natural_from(self, mean: Array, shape: Array) -> Array:
         mean, shape = jnp.broadcast_arrays(mean, shape)
