@@ -528,11 +528,16 @@ class Pareto(ExponentialFamily):
 
     log(x / m) is exponentially distributed with rate α.
 
-    * u(x) = log x
+    * u(x) = log(x / m), taken as log1p((x − m) / m)
     * η = −α − 1, natural domain (−∞, −1)
-    * A(η) = −log α − α log m with α = −η − 1
+    * A(η) = log m − log α with α = −η − 1
     * h(x) = 1
     * conventional parameters: ``alpha`` α (scipy's ``pareto(α, scale=m)``)
+
+    The statistic is measured from the minimum: with u(x) = log x, A carried
+    α log m, which cancelled in the log-density, the entropy and the MLE
+    (float32, m = 10, α = 1e7: entropy −14.45 for −12.82; m = 1e4, α = 1e6:
+    no MLE found), and E[u] = log m + 1/α lost 1/α against log m.
 
     Args:
       minimum: the scale m > 0, the lower end of the support, fixed.
@@ -551,11 +556,11 @@ class Pareto(ExponentialFamily):
         return (self.minimum, math.inf)
 
     def sufficient_statistics(self, x: Array) -> Array:
-        return jnp.log(as_float(x))
+        x = as_float(x)  # x − m is exact for x up to 2m
+        return jnp.log1p((x - self.minimum) / self.minimum)
 
     def log_partition(self, eta: Array) -> Array:
-        alpha = -eta - 1
-        return -jnp.log(alpha) - alpha * math.log(self.minimum)
+        return math.log(self.minimum) - jnp.log(-eta - 1)
 
     @property
     def natural_domain(self) -> domains.Domain:
@@ -565,7 +570,7 @@ class Pareto(ExponentialFamily):
         return (x >= self.minimum) & jnp.isfinite(x)
 
     def natural_parameters(self, mu: Array) -> Array:
-        return -1 - 1 / (mu - math.log(self.minimum))
+        return -1 - 1 / mu  # μ = E[log(x / m)] = 1/α
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         draws = self.minimum * jnp.exp(_exponential_draws(key, -eta - 1, shape))
