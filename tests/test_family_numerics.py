@@ -503,3 +503,27 @@ def test_wishart_entropy_at_large_df(df, dtype):
     want = stats.wishart(df, scale).entropy()
     rtol = 1e-5 if dtype == "float32" else (1e-12 if df < 1e4 else 1e-7)
     np.testing.assert_allclose(wishart.entropy(eta), want, rtol=rtol)
+
+
+@pytest.mark.parametrize(
+    ("mean", "variance"), [(100.0, 1.0), (1e4, 1.0), (1.0, 1e-6), (-50.0, 1e-6)]
+)
+def test_normal_and_log_normal_log_prob_far_from_zero_in_float32(mean, variance):
+    """⟨η, u⟩ − A subtracts terms of size m² / s²: float32 N(1e4, 1) gave 0
+    for −1.04 half a standard deviation from the mean, and the log-normal of
+    log x ~ N(−50, 1e-6) 50.0 for 55.99. Against scipy at the same float32 x;
+    η carries m to ~eps·|m| (m = η₁ s²), and ∂ log p/∂m = z/s² = 0.5/s, so
+    the bound allows 4 eps |m| · 0.5/s beyond 1e-6 relative."""
+    sd = math.sqrt(variance)
+    atol = 4 * float(np.finfo(np.float32).eps) * abs(mean) * 0.5 / sd
+    normal, log_normal = ef.Normal(), ef.LogNormal()
+    x = np.float32(mean + 0.5 * sd)
+    eta = normal.natural_from(mean=mean, variance=variance)
+    want = stats.norm(mean, sd).logpdf(float(x))
+    np.testing.assert_allclose(normal.log_prob(eta, x), want, rtol=1e-6, atol=atol)
+    y = np.float32(math.exp(mean + 0.5 * sd)) if mean < 80 else None
+    if y is not None:
+        eta = log_normal.natural_from(loc=mean, scale=sd)
+        want = stats.lognorm(sd, scale=math.exp(mean)).logpdf(float(y))
+        got = log_normal.log_prob(eta, y)
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=atol)
