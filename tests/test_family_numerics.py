@@ -527,3 +527,21 @@ def test_normal_and_log_normal_log_prob_far_from_zero_in_float32(mean, variance)
         want = stats.lognorm(sd, scale=math.exp(mean)).logpdf(float(y))
         got = log_normal.log_prob(eta, y)
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=atol)
+
+
+@pytest.mark.parametrize("mean", [100.0, 1e4])
+def test_multivariate_normal_log_prob_far_from_zero_in_float32(mean):
+    """⟨η, u⟩ − A subtracts terms of size ½ mᵀPm: float32 mean 1e4·1 gave
+    −8.0 for −3.484 (100·1: 2.5e-3 off). Now −½‖Lᵀ(x − m)‖² + log det L − …;
+    m = P⁻¹η₁ is recovered to ~eps·|m|·cond(P) (cond ≈ 3 here), and
+    ∂ log p/∂m = P (x − m) has entries ≤ 1: the bound is 16 eps |m|."""
+    mvn = ef.MultivariateNormal(3)
+    cov = np.array([[2.0, 0.3, 0.0], [0.3, 1.0, 0.2], [0.0, 0.2, 1.5]])
+    m = np.full(3, mean)
+    eta = mvn.natural_from(
+        mean=jnp.asarray(m, jnp.float32), covariance=jnp.asarray(cov, jnp.float32)
+    )
+    x = (m + 0.5).astype(np.float32)
+    want = stats.multivariate_normal(m, cov).logpdf(x.astype(np.float64))
+    atol = 16 * float(np.finfo(np.float32).eps) * mean
+    np.testing.assert_allclose(mvn.log_prob(eta, x), want, rtol=1e-6, atol=atol)
