@@ -26,6 +26,7 @@ __all__ = [
     "EULER_GAMMA",
     "digamma_difference",
     "gamma_entropy_part",
+    "horner",
     "inverse_digamma",
     "log_minus_digamma",
     "sigmoid",
@@ -168,7 +169,7 @@ _ASYMPTOTIC = 10.0
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 
-def _horner(coefficients: tuple[float, ...], w: Array) -> Array:
+def horner(coefficients: tuple[float, ...], w: Array) -> Array:
     """Σₙ cₙ wⁿ, n = 0, 1, …, for the coefficients c₀, c₁, …"""
     total = jnp.zeros_like(w)
     for c in reversed(coefficients):
@@ -184,7 +185,7 @@ def _stirling_step(y: Array) -> Array:
     """
     t = 1 / (2 * y + 1)
     w = t * t
-    return w * _horner(tuple(1 / (2 * m + 3) for m in range(17)), w)
+    return w * horner(tuple(1 / (2 * m + 3) for m in range(17)), w)
 
 
 def stirling_remainder(x: Array) -> Array:
@@ -204,7 +205,7 @@ def stirling_remainder(x: Array) -> Array:
     coefficients = tuple(
         b / ((2 * n + 2) * (2 * n + 1)) for n, b in enumerate(_BERNOULLI[:8])
     )
-    series = inv * _horner(coefficients, inv * inv)
+    series = inv * horner(coefficients, inv * inv)
     middle = jnp.clip(x, 1.0, _ASYMPTOTIC)
     steps = jnp.sum(_stirling_step(_plus_range(middle, 9)), axis=-1)
     small = jnp.minimum(x, 1.0)
@@ -246,7 +247,7 @@ def _trigamma_precise(y: Array) -> Array:
     head = jnp.where(small, jnp.sum(1 / _plus_range(y, 10) ** 2, axis=-1), 0.0)
     x = jnp.where(small, y + _ASYMPTOTIC, y)
     u = 1 / x
-    series = u * (1 + u * (0.5 + u * _horner(_BERNOULLI, u * u)))
+    series = u * (1 + u * (0.5 + u * horner(_BERNOULLI, u * u)))
     return head + series
 
 

@@ -16,9 +16,10 @@ from typing import Any, ClassVar, final
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import digamma, gammaln
+from jax.scipy.special import digamma, gammaln, xlogy
 
 from expfam import _domains as domains
+from expfam._dtypes import observation_like
 from expfam._families._common import (
     CENTER_ROWS,
     as_float,
@@ -29,8 +30,10 @@ from expfam._family import ExponentialFamily
 from expfam._special import (
     EULER_GAMMA,
     gamma_entropy_part,
+    horner,
     inverse_digamma,
     log_minus_digamma,
+    stirling_remainder,
     trigamma,
 )
 
@@ -102,6 +105,32 @@ def _gamma_log_normalizer_jvp(
         _gamma_log_normalizer(shape, rate),
         mean_log * d_shape - shape / rate * d_rate,
     )
+
+
+# The coefficients of φ(d) / d² = Σₘ (−d)ᵐ / (m + 2) (see _gamma_log_density).
+_PHI_SERIES = tuple(1 / (m + 2) for m in range(17))
+
+
+def _gamma_log_density(shape: Array, rate: Array, x: Array) -> Array:
+    """log Gamma(x; k, β) by Stirling's form, log Γ(k) = (k − ½) log k − k
+    + ½ log 2π + δ(k) (:func:`stirling_remainder`).
+
+    With d = βx/k − 1 it is −log x + ½ log(k/2π) − δ(k) − k φ(d),
+    φ(d) = d − log1p(d) = d² Σₘ (−d)ᵐ/(m + 2), summed as that series for
+    |d| < 0.1 (the first omitted term 0.1¹⁹/19, 5e-21 relative), where the
+    direct (k − 1) log x − βx − log Γ(k) + k log β subtracts terms of size
+    k log k (float32 k = β = 1e6, half a standard deviation below the mean:
+    5.625 for 5.864). Farther out, (k − 1) log x + k log(β/k) − (βx − k)
+    + ½ log(k/2π) − δ(k), whose terms are of the size of the result (and
+    x = 0 gives the limit, not inf − inf)."""
+    d = (rate * x - shape) / shape
+    near = jnp.abs(d) < 0.1
+    dn = jnp.where(near, d, 0.0)
+    phi = dn * dn * horner(_PHI_SERIES, -dn)
+    stirling = 0.5 * jnp.log(shape / (2 * math.pi)) - stirling_remainder(shape)
+    close = -jnp.log(jnp.where(near, x, 1.0)) - shape * phi
+    far = xlogy(shape - 1, x) + shape * jnp.log(rate / shape) - (rate * x - shape)
+    return stirling + jnp.where(near, close, far)
 
 
 def _gamma_from_moments(
@@ -183,6 +212,9 @@ class Gamma(ExponentialFamily):
 
     def log_partition(self, eta: Array) -> Array:
         return _gamma_log_normalizer(eta[0] + 1, -eta[1])
+
+    def log_prob(self, eta: Array, x: Array) -> Array:
+        return _gamma_log_density(eta[0] + 1, -eta[1], observation_like(x, eta.dtype))
 
     def entropy(self, eta: Array) -> Array:
         # k − log β + log Γ(k) + (1 − k) ψ(k), without its cancellation.
