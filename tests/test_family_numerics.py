@@ -572,3 +572,16 @@ def test_gamma_log_prob_at_large_shapes(shape, dtype):
         eps = float(np.finfo(np.dtype(dtype)).eps)
         bound = rtol * max(1.0, abs(want)) + 2 * eps * (1 + abs(z) * math.sqrt(shape))
         assert abs(got - want) <= bound, (z, got, want)
+
+
+def test_stirling_remainder_derivative_at_its_branch_points():
+    """δ'(x) = ψ(x) − log x + 1/(2x). At x = 1 the branches met through
+    clip/maximum, whose derivative at a tie is split: δ'(1) came out 0.0386
+    off, and so did the Gamma log_prob's gradient at shape 1."""
+    from expfam._special import stirling_remainder
+
+    with jax.enable_x64(True):
+        for x in (0.5, 1.0, 3.0, 10.0, 12.0):
+            got = float(jax.grad(stirling_remainder)(jnp.float64(x)))
+            want = special.digamma(x) - math.log(x) + 0.5 / x
+            assert abs(got - want) <= 1e-14, (x, got, want)
