@@ -585,3 +585,20 @@ def test_stirling_remainder_derivative_at_its_branch_points():
             got = float(jax.grad(stirling_remainder)(jnp.float64(x)))
             want = special.digamma(x) - math.log(x) + 0.5 / x
             assert abs(got - want) <= 1e-14, (x, got, want)
+
+
+@pytest.mark.parametrize("shape", [3.0, 1e4, 1e6, 1e8])
+def test_chi_squared_log_prob_at_large_df(shape):
+    """The gamma's Stirling form serves χ² too: float32 χ²(1e8) at its mean +
+    ½ sd gave −64 for −10.5. Against scipy at the same float32 x, with the
+    gamma test's bound."""
+    eps = float(np.finfo(np.float32).eps)
+    chi2 = ef.ChiSquared()
+    eta = chi2.natural_from(df=jnp.float32(shape))
+    df = float(chi2.params_from(eta)["df"])
+    for z in (-0.5, 0.05, 0.5, 2.0):
+        bound = 2e-6 + 4 * eps * (1 + abs(z) * math.sqrt(shape))
+        x = np.float32(df + z * math.sqrt(2 * df))
+        want = stats.chi2(df).logpdf(float(x))
+        got = float(chi2.log_prob(eta, x))
+        assert abs(got - want) <= bound * max(1, abs(want)), (z, got, want)

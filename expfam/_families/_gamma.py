@@ -354,6 +354,11 @@ class ChiSquared(ExponentialFamily):
         # The gamma's with shape k / 2 and rate ½.
         return gamma_entropy_part(eta + 1) + _LOG_2
 
+    def log_prob(self, eta: Array, x: Array) -> Array:
+        # Gamma(k/2, ½), h(x) = e^(−x/2) included.
+        x = observation_like(x, eta.dtype)
+        return _gamma_log_density(eta + 1, jnp.asarray(0.5, eta.dtype), x)
+
     def log_base_measure(self, x: Array) -> Array:
         return -0.5 * as_float(x)
 
