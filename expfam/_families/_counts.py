@@ -481,6 +481,20 @@ def _uniform_pair(key: Array, like: Array) -> tuple[Array, Array]:
     return u - 0.5, v
 
 
+def _transformed_proposal(
+    key: Array, a: Array, b: Array, frac: Array, shift: float, log_alpha: Array
+) -> tuple[Array, Array, Array]:
+    """Hörmann's transformed-rejection proposal, shared by PTRS and BTRS:
+    (step, u_s, log hat) with step = ⌊(2a/u_s + b) U + frac + shift⌋ the
+    offset from the mean's floor, u_s = ½ − |U|, and
+    log hat = log V + log α − log(a/u_s² + b)."""
+    u, v = _uniform_pair(key, frac)
+    u_s = 0.5 - jnp.abs(u)
+    step = jnp.floor((2 * a / u_s + b) * u + frac + shift)
+    log_hat = jnp.log(v) + log_alpha - jnp.log(a / (u_s * u_s) + b)
+    return step, u_s, log_hat
+
+
 def _poisson_rejection(key: Array, rate: Array, todo: Array) -> Array:
     """Poisson(λ) counts for λ ≥ 10 (where ``todo``; 0 elsewhere) by PTRS.
 
@@ -504,11 +518,8 @@ def _poisson_rejection(key: Array, rate: Array, todo: Array) -> Array:
     log_alpha = jnp.log(_HAT_MARGIN * (1.1239 + 1.1328 / (b - 3.4)))
 
     def propose(key: Array) -> tuple[Array, Array]:
-        u, v = _uniform_pair(key, rate)
-        u_s = 0.5 - jnp.abs(u)
-        step = jnp.floor((2 * a / u_s + b) * u + frac + 0.43)  # k − ⌊λ⌋
-        k = base + step
-        log_hat = jnp.log(v) + log_alpha - jnp.log(a / (u_s * u_s) + b)
+        step, u_s, log_hat = _transformed_proposal(key, a, b, frac, 0.43, log_alpha)
+        k = base + step  # step = k − ⌊λ⌋
         under = log_hat <= _poisson_log_prob(k, step - frac, rate)
         return k, (u_s > 0) & (k >= 0) & under
 
@@ -562,11 +573,8 @@ def _binomial_rejection(key: Array, n: int, p: Array, q: Array, todo: Array) -> 
     log_mode = _binomial_log_prob(base + mode_step, mode_step - frac, n, mean, mean_q)
 
     def propose(key: Array) -> tuple[Array, Array]:
-        u, v = _uniform_pair(key, mean)
-        u_s = 0.5 - jnp.abs(u)
-        step = jnp.floor((2 * a / u_s + b) * u + frac + 0.5)  # k − ⌊np⌋
-        k = base + step
-        log_hat = jnp.log(v) + log_alpha - jnp.log(a / (u_s * u_s) + b)
+        step, u_s, log_hat = _transformed_proposal(key, a, b, frac, 0.5, log_alpha)
+        k = base + step  # step = k − ⌊np⌋
         log_ratio = _binomial_log_prob(k, step - frac, n, mean, mean_q) - log_mode
         inside = (u_s > 0) & (k >= 0) & (k <= n)
         return k, inside & (log_hat <= log_ratio)
