@@ -264,22 +264,13 @@ def test_extreme_unconstrained_values_stay_in_the_domain():
 
 
 @dataclasses.dataclass(frozen=True)
-class _CheckedRate(ef.ExponentialFamily):
-    """Conventional conversions that branch on values in Python, as a
-    researcher might write them: natural_from/params_from compile the
-    conversions and must fall back to running them as written."""
+class _CheckedRate(_Exponential):
+    """The exponential law again, with conventional conversions that branch
+    on values in Python, as a researcher might write them: natural_from and
+    params_from compile the conversions and must fall back to running them
+    as written."""
 
     param_names = ("rate",)
-
-    def sufficient_statistics(self, x):
-        return x
-
-    def log_partition(self, eta):
-        return -jnp.log(-eta)
-
-    @property
-    def natural_domain(self):
-        return D.negative()
 
     def _natural_from(self, rate):
         if float(np.min(rate)) <= 0:
