@@ -32,6 +32,7 @@ __all__ = [
     "sigmoid",
     "softplus",
     "stirling_remainder",
+    "stirling_series",
     "trigamma",
     "trigamma_difference",
 ]
@@ -188,6 +189,21 @@ def _stirling_step(y: Array) -> Array:
     return w * horner(tuple(1 / (2 * m + 3) for m in range(17)), w)
 
 
+# The coefficients B₂ₙ / (2n (2n − 1)) of Stirling's series, to B₁₆.
+_STIRLING_COEFFICIENTS = tuple(
+    b / ((2 * n + 2) * (2 * n + 1)) for n, b in enumerate(_BERNOULLI[:8])
+)
+
+
+def stirling_series(x: Array) -> Array:
+    """Stirling's series for δ(x) (:func:`stirling_remainder`), for x ≥ 10:
+    Σₙ B₂ₙ / (2n (2n − 1) x²ⁿ⁻¹) = 1/(12x) − 1/(360x³) + … to B₁₆, the first
+    omitted term 2e-18 of δ at 10. Also the remainder of log x! =
+    (x + ½) log x − x + ½ log 2π + δ(x), as log x! = log x + log Γ(x)."""
+    inv = 1 / x
+    return inv * horner(_STIRLING_COEFFICIENTS, inv * inv)
+
+
 def stirling_remainder(x: Array) -> Array:
     """δ(x) = log Γ(x) − (x − ½) log x + x − ½ log 2π for x > 0.
 
@@ -203,13 +219,13 @@ def stirling_remainder(x: Array) -> Array:
     # Selects rather than clip/maximum/minimum: at a tie (x = 1) those split
     # the derivative between their arguments, and δ'(1) came out 0.0386 off.
     middle = jnp.where(shifted & (x >= 1), x, 1.0)
-    big = jnp.where(shifted, middle + 9, x)
-    inv = 1 / big
-    coefficients = tuple(
-        b / ((2 * n + 2) * (2 * n + 1)) for n, b in enumerate(_BERNOULLI[:8])
+    series = stirling_series(jnp.where(shifted, middle + 9, x))
+    # A loop, traced once: the nine steps as one (..., 9) array ran 8x slower
+    # per element (1e6 float32: 67 against 8 ms), unrolled they cost ~1 s
+    # more compilation on a Beta's first calls.
+    steps = jax.lax.fori_loop(
+        0, 9, lambda j, acc: acc + _stirling_step(middle + j), jnp.zeros_like(middle)
     )
-    series = inv * horner(coefficients, inv * inv)
-    steps = jnp.sum(_stirling_step(_plus_range(middle, 9)), axis=-1)
     small = jnp.where(x < 1, x, 1.0)
     direct = gammaln(small) - (small - 0.5) * jnp.log(small) + small - _HALF_LOG_2PI
     return jnp.where(x < 1, direct, jnp.where(shifted, series + steps, series))

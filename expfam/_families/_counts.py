@@ -19,12 +19,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
-from jax.scipy.special import gammaln, xlogy
+from jax.scipy.special import xlogy
 
 from expfam import _domains as domains
 from expfam._families._common import as_float, is_integer
 from expfam._family import ExponentialFamily
-from expfam._special import softplus
+from expfam._special import softplus, stirling_remainder, stirling_series
 from expfam._validation import describe_value, family_error, int_field, is_concrete
 
 Array = jax.Array
@@ -190,8 +190,8 @@ def _log_probs_and_complements(eta: Array) -> tuple[Array, Array, Array]:
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
-# log of the Stirling-series remainder at 0, 1, …, 15 (exactly 0 at 0 by fiat):
-# δ(k) = log k! − (k + ½) log k + k − ½ log 2π.
+# Stirling's remainder δ(k) = log k! − (k + ½) log k + k − ½ log 2π at
+# k = 0, 1, …, 15 (exactly 0 at 0 by fiat).
 _STIRLING_TABLE = np.array(
     [0.0]
     + [
@@ -199,19 +199,6 @@ _STIRLING_TABLE = np.array(
         for k in range(1, 16)
     ]
 )
-
-
-def _stirling_series(x: Array) -> Array:
-    """δ(x) = log Γ(x + 1) − (x + ½) log x + x − ½ log 2π for real x ≥ 16.
-
-    The asymptotic series 1/(12x) − 1/(360x³) + …, accurate to ~1e-16 there.
-    (Equivalently log Γ(x) = (x − ½) log x − x + ½ log 2π + δ(x).)
-    """
-    inv2 = 1.0 / (x * x)
-    return (
-        1 / 12
-        - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 * (1 / 1680 - inv2 * (1 / 1188))))
-    ) / x
 
 
 # log k! at k = 0, 1, …, 15.
@@ -229,19 +216,12 @@ def _log_factorial(x: Array) -> Array:
     small = table[jnp.clip(x, 0, 15).astype(jnp.int32)]
     big = jnp.maximum(x, 16.0)
     stirling = (big + 0.5) * jnp.log(big) - big + _HALF_LOG_2PI
-    return jnp.where(x < 16, small, stirling + _stirling_series(big))
-
-
-def _stirling_real(z: Array | float) -> Array:
-    """δ(z) for real z > 0: the series from 16 on, log-gammas below."""
-    small = jnp.minimum(z, 16.0)
-    direct = gammaln(small + 1) - (small + 0.5) * jnp.log(small) + small
-    series = _stirling_series(jnp.maximum(z, 16.0))
-    return jnp.where(z < 16, direct - _HALF_LOG_2PI, series)
+    return jnp.where(x < 16, small, stirling + stirling_series(big))
 
 
 def _log_choose(x: Array, r: Array | float) -> Array:
-    """log[Γ(x + r) / (Γ(x + 1) Γ(r))] = log C(x + r − 1, x) for x ≥ 0, r > 0.
+    """log[Γ(x + r) / (Γ(x + 1) Γ(r))] = log C(x + r − 1, x) for counts x ≥ 0
+    and real r > 0.
 
     By Stirling with remainder δ on each log-gamma:
     x log1p(r / x) + r log1p(x / r) + ½ log(r / (2π x (x + r)))
@@ -250,13 +230,14 @@ def _log_choose(x: Array, r: Array | float) -> Array:
     (x + r) log(x + r) (for x or r ≈ 10⁵ in float32, ~0.1 in log h).
     """
     safe_x = jnp.maximum(x, 1.0)
+    r = jnp.asarray(r, safe_x.dtype)
     value = (
         safe_x * jnp.log1p(r / safe_x)
         + r * jnp.log1p(safe_x / r)
         + 0.5 * jnp.log(r / (2 * math.pi * safe_x * (safe_x + r)))
-        + _stirling_real(safe_x + r)
-        - _stirling_real(safe_x)
-        - _stirling_real(r)
+        + stirling_remainder(safe_x + r)
+        - _stirling_remainder(safe_x)
+        - stirling_remainder(r)
     )
     return jnp.where(x > 0, value, 0.0)
 
@@ -264,12 +245,13 @@ def _log_choose(x: Array, r: Array | float) -> Array:
 def _stirling_remainder(x: Array) -> Array:
     """δ(x) = log x! − (x + ½) log x + x − ½ log 2π at whole numbers x ≥ 0.
 
-    A table up to 15 and the asymptotic series beyond, so log x! is never
-    formed and subtracted (Loader 2000).
+    :func:`stirling_remainder` for counts: a table up to 15 (instead of its
+    shift sums) and the asymptotic series beyond, so log x! is never formed
+    and subtracted (Loader 2000).
     """
     table = jnp.asarray(_STIRLING_TABLE, x.dtype)
     small = table[jnp.clip(x, 0, 15).astype(jnp.int32)]
-    return jnp.where(x < 16, small, _stirling_series(jnp.maximum(x, 16.0)))
+    return jnp.where(x < 16, small, stirling_series(jnp.maximum(x, 16.0)))
 
 
 def _atanh_series(v2: Array) -> Array:
@@ -295,7 +277,7 @@ def _stirling_remainder_by_selects(x: Array) -> Array:
     small = jnp.zeros_like(x)
     for j in range(1, 16):
         small = jnp.where(x == j, jnp.asarray(_STIRLING_TABLE[j], x.dtype), small)
-    return jnp.where(x < 16, small, _stirling_series(jnp.maximum(x, 16.0)))
+    return jnp.where(x < 16, small, stirling_series(jnp.maximum(x, 16.0)))
 
 
 def _deviance(x: Array, mean: Array, log_mean: Array) -> Array:
