@@ -624,12 +624,33 @@ class ExponentialFamily(abc.ABC):
                 raise family_error(self, f"natural_from: {problem}")
         eta = _conversion(self, "_natural_from", **values)
         if is_concrete(values) and not bool(self._contains(eta, batched=True)):
+            dtype = leaf_dtype(eta)
+            rounded = dtype != np.float64 and self._inside_in_float64(params)
+            hint = (
+                f"; the values are legal, but {dtype} rounds them out of it: use "
+                "float64 (jax_enable_x64)"
+                if rounded
+                else ""
+            )
             raise family_error(
                 self,
                 f"natural_from({describe_value(params)[1:-1]}) is outside the "
-                "family's parameter domain",
+                f"family's parameter domain (in {dtype} it maps to "
+                f"η = {describe_value(eta)}{hint})",
             )
         return eta
+
+    def _inside_in_float64(self, params: dict[str, Any]) -> bool:
+        """Whether conventional parameters that ``natural_from`` rejected are
+        legal but lost to rounding: float32 Pareto α = 1e-9 gives
+        η = −1 − α = −1.0, the domain's boundary. Only on that error path."""
+        with jax.enable_x64(True):
+            try:
+                values = {k: jnp.asarray(v, jnp.float64) for k, v in params.items()}
+                eta = self._natural_from(**values)
+                return bool(self._contains(eta, batched=True))
+            except (TypeError, ValueError):
+                return False
 
     def params_from(self, eta: PyTree) -> dict[str, Array]:
         """The conventional parameters of η, as a dict keyed by ``param_names``."""

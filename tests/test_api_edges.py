@@ -186,3 +186,17 @@ def test_bools_are_not_sizes():
     X, y = rng.normal(size=(50, 2)), rng.poisson(1.0, 50).astype(float)
     with pytest.raises(ValueError, match="num_steps"):
         ef.fisher_scoring(ef.GLM(ef.Poisson(), 2), (X, y), num_steps=True)
+
+
+def test_legal_parameters_lost_to_float32_rounding_say_so():
+    """float32 Pareto α = 1e-9 maps to η = −1 − α = −1.0, the domain's
+    boundary: the error called the legal value 'outside the domain' and no
+    more. It now shows η and, where float64 holds the values, says so; values
+    illegal in any precision get no such hint."""
+    with pytest.raises(ValueError, match=r"alpha=1e-09.*η = -1\.0.*legal.*float64"):
+        ef.Pareto(minimum=1.0).natural_from(alpha=1e-9)
+    with pytest.raises(ValueError, match=r"variance=1e-46.*legal.*float64"):
+        ef.Normal().natural_from(mean=0.0, variance=1e-46)
+    with pytest.raises(ValueError, match=r"parameter domain \(in float32") as info:
+        ef.Gamma().natural_from(shape=-1.0, rate=1.0)
+    assert "legal" not in str(info.value)
