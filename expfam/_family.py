@@ -330,7 +330,10 @@ class ExponentialFamily(abc.ABC):
         from their average. A c of zeros says the plain sums are accurate
         enough: ``mle``'s one-pass program reports whether c ≠ 0, and only
         then is a second program, summing the centred statistics in one pass
-        too, compiled and run. Default: None (u is averaged as it is).
+        too, compiled and run. Under ``jax.jit`` the centred program runs
+        whatever c is, so both hooks must also hold at c = 0 (there they
+        should reduce to the plain statistics and inverse map). Default: None
+        (u is averaged as it is).
         """
         del xs
         return None
