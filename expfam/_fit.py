@@ -178,32 +178,49 @@ def _from_host(leaf: Any) -> Any:
     return jnp.asarray(leaf)
 
 
-def save_state(path: str, state: FitState | FitResult) -> None:
+def save_state(path: str, state: FitState | FitResult, *, family: Any = None) -> None:
     """Writes a fit state (or a result's state) to ``path`` (a pickle of numpy
     arrays, typed PRNG keys as their raw data: no JAX objects, loadable on
-    any machine)."""
+    any machine), with the repr of the family fitted: a result's own, or
+    ``family`` given here (for a bare state, e.g. a callback's
+    ``info["state"]``), so that :func:`load_state` can refuse the file for
+    another family."""
     if isinstance(state, FitResult):
+        family = state.family if family is None else family
         state = state.state
     host = jax.tree_util.tree_map(_to_host, state)
+    record = {"fit_state": host, "family": None if family is None else repr(family)}
     with open(path, "wb") as f:
-        pickle.dump(host, f)
+        pickle.dump(record, f)
 
 
-def load_state(path: str) -> FitState:
+def load_state(path: str, family: Any = None) -> FitState:
     """Reads a state written by :func:`save_state`; pass it as ``fit(init=...)``.
 
+    With ``family``, a file saved for a family of another repr (``Normal()``
+    against ``Gamma()``, ``Wishart(d=3)`` against ``Wishart(d=4)``) raises a
+    ``ValueError``; without it, or for a file that recorded none, ``fit``
+    checks only the state's shapes against the family it is given.
+
     The file is a pickle: load only files you trust (unpickling can run
-    code). The state does not record the family it was fitted for; ``fit``
-    checks only its shapes against the family given."""
+    code)."""
     with open(path, "rb") as f:
         try:
-            host = pickle.load(f)
+            record = pickle.load(f)
         except Exception as error:  # not a pickle, truncated, or foreign classes
             raise ValueError(
                 f"{path} does not hold an expfam FitState ({type(error).__name__})"
             ) from error
+    if isinstance(record, FitState):  # written before the family was recorded
+        record = {"fit_state": record, "family": None}
+    host = record.get("fit_state") if isinstance(record, dict) else None
     if not isinstance(host, FitState):
         raise ValueError(f"{path} does not hold an expfam FitState")
+    saved_for = record.get("family")
+    if family is not None and saved_for is not None and saved_for != repr(family):
+        raise family_error(
+            family, f"load_state: {path} holds a fit state of {saved_for}"
+        )
     return jax.tree_util.tree_map(
         _from_host, host, is_leaf=lambda leaf: isinstance(leaf, _SavedKey)
     )

@@ -108,6 +108,29 @@ def test_init_from_another_family_is_refused_by_name():
         ef.fit(ef.Wishart(2), np.stack([np.eye(2)] * 4), init=gamma.state)
 
 
+def test_a_saved_state_records_its_family(tmp_path):
+    """A saved state did not record its family: load_state gave a Normal's
+    state to a fit of any family with the same shapes. The file now records
+    the family's repr, and load_state(path, family) refuses another's. A file
+    of the old format (a bare FitState) still loads."""
+    import pickle
+
+    normal = ef.Normal()
+    result = ef.fit(normal, XS, num_steps=3)
+    path, bare = tmp_path / "result.pkl", tmp_path / "bare.pkl"
+    ef.save_state(str(path), result)
+    ef.save_state(str(bare), result.state, family=normal)
+    for p in (path, bare):
+        state = ef.load_state(str(p), normal)
+        np.testing.assert_array_equal(state.unconstrained, result.state.unconstrained)
+        with pytest.raises(ValueError, match=r"LogNormal.*holds a fit state of Normal"):
+            ef.load_state(str(p), ef.LogNormal())
+    old = tmp_path / "old.pkl"
+    old.write_bytes(pickle.dumps(jax.tree_util.tree_map(np.asarray, result.state)))
+    state = ef.load_state(str(old), ef.LogNormal())  # nothing recorded to refuse
+    np.testing.assert_array_equal(state.step, result.state.step)
+
+
 def test_init_from_another_optimizers_result_starts_that_optimizer_afresh():
     """natural_gradient's and fisher_scoring's optimizer state (EmptyState)
     does not fit adam's: adam starts afresh at the result's parameters, as
