@@ -299,7 +299,7 @@ def _deviance(x: Array, mean: Array, log_mean: Array) -> Array:
     # v = −1 at x = 0, written so that no gradient divides by (x + M)² → 0.
     v = jnp.where(x > 0, (x - mean) / jnp.where(x > 0, x + mean, 1.0), -1.0)
     near = (x - mean) * v + 2 * x * v * _atanh_series(v * v)
-    safe_x = jnp.maximum(x, 1.0)
+    safe_x = jnp.where(x > 0, x, 1.0)  # any real x ≥ 0 (the NB's r < 1)
     far = jnp.where(x > 0, x * (jnp.log(safe_x) - log_mean), 0.0) + mean - x
     return jnp.where(jnp.abs(v) < 0.1, near, far)
 
@@ -671,6 +671,17 @@ class _LogitCounts(_ScalarCount):
         p = mu / self._n
         return jnp.log(p) - jnp.log1p(-p)
 
+    def log_prob(self, eta: Array, x: Array) -> Array:
+        # η x − n softplus(η) + log C(n, x) rounds terms of size |η| and
+        # n log n: the Bernoulli's is −softplus(±η) (full relative accuracy
+        # for p near 0 or 1), the binomial's Loader's form (the sampler's).
+        k = observation_like(x, eta.dtype)
+        if self._n == 1:
+            return -softplus((1 - 2 * k) * eta)
+        n = self._n
+        mean, mean_q = n * jax.nn.sigmoid(eta), n * jax.nn.sigmoid(-eta)
+        return _binomial_log_prob(k, k - mean, n, mean, mean_q)
+
     def entropy(self, eta: Array) -> Array:
         return _counts_entropy(self._n, eta[None])
 
@@ -885,6 +896,25 @@ class Multinomial(_SoftmaxCounts):
         later = jnp.cumsum(x[::-1])[::-1][1:]  # x_{i+1} + … + x_{k−1}
         return jnp.sum(_log_choose(x[:-1], later + 1))
 
+    def log_prob(self, eta: Array, x: Array) -> Array:
+        # Loader's form: with m_j = n p_j and the sums over x_j > 0,
+        # δ(n) − Σ δ(x_j) − Σ_j D(x_j; m_j) + ½ [log n − Σ log x_j
+        # − (#{x_j > 0} − 1) log 2π], whose terms are O(log n), where
+        # ⟨η, u⟩ − A + log h rounds terms of size n log n.
+        x = observation_like(x, eta.dtype)
+        n = self.n
+        log_mean = math.log(n) + jax.nn.log_softmax(_logits(eta))
+        deviances = _deviance(x, jnp.exp(log_mean), log_mean)
+        seen = x >= 1
+        safe = jnp.where(seen, x, 1.0)
+        stirling = jnp.where(seen, _stirling_remainder(safe) + 0.5 * jnp.log(safe), 0.0)
+        count = jnp.sum(seen.astype(x.dtype))
+        return (
+            _stirling_remainder(jnp.asarray(n, x.dtype))
+            + 0.5 * (math.log(n) - (count - 1) * math.log(2 * math.pi))
+            - jnp.sum(stirling + deviances)
+        )
+
     def in_support(self, x: Array) -> Array:
         x = jnp.asarray(x)
         return is_integer(x) & jnp.all(x >= 0) & (jnp.sum(x) == self.n)
@@ -1019,6 +1049,29 @@ class NegativeBinomial(_FailureCounts):
 
     def log_base_measure(self, x: Array) -> Array:
         return _log_choose(as_float(x), self._r)
+
+    def log_prob(self, eta: Array, x: Array) -> Array:
+        # p(x) = r / (x + r) · Binomial(x; x + r, 1 − p), in Loader's form:
+        # ½ log(r / (2π x (x + r))) + δ(x + r) − δ(x) − δ(r)
+        # − D(x; (x + r) e^η) − D(r; (x + r) p), and r log p at x = 0. The
+        # generic η x + r log p + log h rounds terms of size x log x.
+        x = observation_like(x, eta.dtype)
+        r = jnp.asarray(self._r, x.dtype)
+        safe = jnp.maximum(x, 1.0)
+        total = safe + r
+        log_p = jnp.log(-jnp.expm1(eta))
+        log_total = jnp.log(total)
+        deviances = _deviance(safe, total * jnp.exp(eta), log_total + eta) + _deviance(
+            r, total * jnp.exp(log_p), log_total + log_p
+        )
+        value = (
+            0.5 * jnp.log(r / (2 * math.pi * safe * total))
+            + stirling_remainder(total)
+            - _stirling_remainder(safe)
+            - stirling_remainder(r)
+            - deviances
+        )
+        return jnp.where(x >= 1, value, r * log_p)
 
     def expected_log_base_measure(self, eta: Array) -> Array:
         r = self._r
