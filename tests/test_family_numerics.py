@@ -736,3 +736,79 @@ def test_count_log_probs_without_cancellation():
         spread = float(np.sum(np.abs(np.asarray(x, np.float64) - mean)))
         bound = 2e-6 * max(1.0, abs(want)) + 4 * eps * (1 + spread)
         assert abs(got - want) <= bound, (family, x, got, want)
+
+
+def _simplex_log_prob_bound(alpha, x, want, eps):
+    """2e-6 relative plus 4 eps (1 + Σᵢ αᵢ |dᵢ| + Σ_far α₀ xᵢ), dᵢ = xᵢ/pᵢ − 1:
+    the rounding of pᵢ and xᵢ/pᵢ moves αᵢ φ(dᵢ) by ~eps αᵢ |dᵢ|, and where
+    |dᵢ| ≥ 0.1 the form carries αᵢ dᵢ = α₀ xᵢ − αᵢ, rounded by eps α₀ xᵢ."""
+    alpha, x = np.asarray(alpha, np.float64), np.asarray(x, np.float64)
+    total = alpha.sum()
+    d = x * total / alpha - 1
+    spread = np.sum(alpha * np.abs(d)) + np.sum(
+        np.where(np.abs(d) >= 0.1, total * x, 0)
+    )
+    return 2e-6 * max(1.0, abs(want)) + 4 * eps * (1 + spread)
+
+
+@pytest.mark.parametrize(
+    "shapes",
+    [
+        (0.5, 0.5),
+        (0.5, 3.0),
+        (10.0, 20.0),
+        (1e3, 2e3),
+        (1e5, 2e5),
+        (1e7, 2e7),
+        (1e6, 1.0),
+    ],
+)
+def test_beta_log_prob_at_large_concentrations(shapes, dtype):
+    """Σ (αᵢ − 1) log xᵢ − log B(α) subtracts terms of size α₀ log α₀:
+    float32 Beta(1e7, 2e7) at its median gave 8.0 for 8.44. Stirling's form
+    with φ(d) = d − log1p(d) keeps the terms small. Against scipy at the same
+    x, from its quantiles; float64 only where scipy's own cancellation
+    (~1e-16 α₀ log α₀) is below the bound."""
+    if dtype == "float64" and sum(shapes) > 1e3:
+        pytest.skip("scipy's float64 log-density cancels here")
+    beta = ef.Beta()
+    eta = beta.natural_from(
+        alpha=jnp.asarray(shapes[0], dtype), beta=jnp.asarray(shapes[1], dtype)
+    )
+    a, b = (float(v) for v in beta.params_from(eta).values())
+    law = stats.beta(a, b)
+    eps = float(np.finfo(np.dtype(dtype)).eps)
+    rtol_scale = 1.0 if dtype == "float32" else 1e-7
+    for q in (1e-6, 0.01, 0.5, 0.99, 1 - 1e-6):
+        x = float(np.asarray(law.ppf(q), dtype))
+        if not 0 < x < 1:
+            continue
+        want = law.logpdf(x)
+        got = float(beta.log_prob(eta, np.asarray(x, dtype)))
+        bound = rtol_scale * _simplex_log_prob_bound([a, b], [x, 1 - x], want, eps)
+        assert abs(got - want) <= bound, (q, got, want)
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e3, 1e6])
+def test_dirichlet_log_prob_at_large_concentrations(scale):
+    """The Dirichlet shares the beta's Stirling form. Against the float64
+    direct form (its cancellation, ~1e-16 α₀ log α₀, is far below the float32
+    bound) at float32 points whose coordinates are multiples of 2⁻²⁴, so
+    that they sum to 1 exactly."""
+    dirichlet = ef.Dirichlet(k=3)
+    alpha = np.array([0.2, 0.5, 0.3]) * scale * 10
+    eta = dirichlet.natural_from(concentration=jnp.asarray(alpha, jnp.float32))
+    alpha = np.asarray(eta, np.float64) + 1
+    eps = float(np.finfo(np.float32).eps)
+    unit = 2.0**-24
+    for head in ([0.2, 0.5], [0.19, 0.52], [0.05, 0.9]):
+        first = [round(h / unit) * unit for h in head]
+        x = np.array([*first, 1 - sum(first)])
+        want = float(
+            special.gammaln(alpha.sum())
+            - special.gammaln(alpha).sum()
+            + np.sum((alpha - 1) * np.log(x))
+        )
+        got = float(dirichlet.log_prob(eta, x.astype(np.float32)))
+        bound = _simplex_log_prob_bound(alpha, x, want, eps)
+        assert abs(got - want) <= bound, (x, got, want)

@@ -18,6 +18,7 @@ import jax.numpy as jnp
 from jax.scipy.special import digamma, gammaln, logsumexp
 
 from expfam import _domains as domains
+from expfam._dtypes import observation_like
 from expfam._families._common import as_float
 from expfam._family import ExponentialFamily
 from expfam._newton import default_tolerance
@@ -25,6 +26,7 @@ from expfam._special import (
     digamma_difference,
     gamma_entropy_part,
     inverse_digamma,
+    log1p_deficit,
     stirling_remainder,
     trigamma,
     trigamma_difference,
@@ -110,6 +112,40 @@ def _log_multivariate_beta_jvp(
     (alpha,), (d_alpha,) = primals, tangents
     mean_log = _mean_log(alpha)
     return _log_multivariate_beta(alpha), jnp.sum(mean_log * d_alpha, axis=-1)
+
+
+def _dirichlet_log_density(alpha: Array, x: Array, log_x: Array) -> Array:
+    """log Dir(x; α) over the last axis, with log x given, in Stirling's form
+    of log B(α) (:func:`_log_multivariate_beta`):
+
+        −Σᵢ αᵢ φ(dᵢ) − Σᵢ log xᵢ + ½ Σᵢ log pᵢ + (k − 1)/2 · log(α₀/2π)
+        − Σᵢ δ(αᵢ) + δ(α₀),
+
+    pᵢ = αᵢ / α₀, dᵢ = xᵢ / pᵢ − 1 and φ(d) = d − log1p(d) ≥ 0
+    (:func:`expfam._special.log1p_deficit` for |d| < 0.1, else
+    d − log(xᵢ / pᵢ), exact also where xᵢ / pᵢ underflows 1 + d). The direct
+    Σᵢ (αᵢ − 1) log xᵢ − log B(α) subtracts terms of size α₀ log α₀: float32
+    Beta(1e7, 2e7) at its median gave 8.0 for 8.44.
+
+    x is taken to lie on the simplex (Σᵢ αᵢ dᵢ = α₀ (Σᵢ xᵢ − 1) = 0): the
+    density of that point. For an x off the simplex by rounding the direct
+    form would add α₀ (Σᵢ xᵢ − 1), of order α₀ eps, an extrapolation off the
+    support, not a digit of the density."""
+    total = jnp.sum(alpha, axis=-1, keepdims=True)
+    log_p = _log_fraction(alpha, _sums_of_others(alpha), total)
+    p = alpha / total
+    d = (x - p) / p
+    near = jnp.abs(d) < 0.1
+    phi = jnp.where(near, log1p_deficit(jnp.where(near, d, 0.0)), d - (log_x - log_p))
+    total = total[..., 0]
+    k = alpha.shape[-1]
+    return (
+        (k - 1) / 2 * jnp.log(total / (2 * math.pi))
+        + stirling_remainder(total)
+        - jnp.sum(
+            alpha * phi + log_x - 0.5 * log_p + stirling_remainder(alpha), axis=-1
+        )
+    )
 
 
 def _mean_log(alpha: Array) -> Array:
@@ -260,6 +296,12 @@ class Beta(ExponentialFamily):
     def log_partition(self, eta: Array) -> Array:
         return _log_multivariate_beta(eta + 1)
 
+    def log_prob(self, eta: Array, x: Array) -> Array:
+        x = observation_like(x, eta.dtype)
+        pair = jnp.stack([x, 1 - x])
+        log_pair = jnp.stack([jnp.log(x), jnp.log1p(-x)])
+        return _dirichlet_log_density(eta + 1, pair, log_pair)
+
     def entropy(self, eta: Array) -> Array:
         return _dirichlet_entropy(eta + 1)
 
@@ -302,7 +344,9 @@ class Dirichlet(ExponentialFamily):
     * conventional parameters: ``concentration`` α (k,)
 
     An observation is a point of the open simplex: positive coordinates summing
-    to 1 within 16 k ε of its dtype. The inverse map μ → η solves
+    to 1 within 16 k ε of its dtype; ``log_prob`` is the density of the point
+    as on the simplex (``⟨η, u⟩ − A`` would add α₀ (Σᵢ xᵢ − 1), ~1 nat for
+    float32 rounding at α₀ = 1e7). The inverse map μ → η solves
     ψ(αᵢ) − ψ(Σⱼ αⱼ) = μᵢ by Newton's method in log α from a closed-form start
     (Minka, "Estimating a Dirichlet distribution"). Draws are normalized
     log-gamma variates; a coordinate below the smallest normal number of the
@@ -325,6 +369,10 @@ class Dirichlet(ExponentialFamily):
 
     def log_partition(self, eta: Array) -> Array:
         return _log_multivariate_beta(eta + 1)
+
+    def log_prob(self, eta: Array, x: Array) -> Array:
+        x = observation_like(x, eta.dtype)
+        return _dirichlet_log_density(eta + 1, x, jnp.log(x))
 
     def entropy(self, eta: Array) -> Array:
         return _dirichlet_entropy(eta + 1)
