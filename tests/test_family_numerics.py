@@ -812,3 +812,18 @@ def test_dirichlet_log_prob_at_large_concentrations(scale):
         got = float(dirichlet.log_prob(eta, x.astype(np.float32)))
         bound = _simplex_log_prob_bound(alpha, x, want, eps)
         assert abs(got - want) <= bound, (x, got, want)
+
+
+def test_categorical_log_prob_of_a_nearly_certain_label():
+    """η_x − A rounded log p of a probability near 1 to 0 or to eps |η|
+    (float32 p = 1 − 2e-7: ~2e-6 absolute for −2e-7). It is now
+    −log1p(Σ_{j ≠ top} p_j / p_top), to full relative accuracy."""
+    categorical = ef.Categorical(k=3)
+    eta = categorical.natural_from(
+        probs=jnp.asarray([1 - 2e-7, 1e-7, 1e-7], jnp.float32)
+    )
+    logits = np.append(np.asarray(eta, np.float64), 0.0)
+    others = np.exp(logits[1:] - logits[0]).sum()
+    want = [-math.log1p(others), *(logits[1:] - logits[0] - math.log1p(others))]
+    got = [float(categorical.log_prob(eta, label)) for label in range(3)]
+    np.testing.assert_allclose(got, want, rtol=1e-6)

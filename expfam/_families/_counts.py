@@ -180,6 +180,13 @@ def _log_normalizer(eta: Array) -> Array:
     return m + jnp.log1p(rest[..., 0])
 
 
+def _log_probs(eta: Array) -> Array:
+    """log p_i of the k categories, to full relative accuracy (also for the
+    most probable one near 1, where log_softmax's log(1 + rest) rounds)."""
+    d, _, rest, _ = _shifted_logits(eta)
+    return d - jnp.log1p(rest)
+
+
 def _log_probs_and_complements(eta: Array) -> tuple[Array, Array, Array]:
     """log p_i and log(1 − p_i) of the k categories, each to full accuracy.
 
@@ -839,6 +846,12 @@ class Categorical(_SoftmaxCounts):
     def in_support(self, x: Array) -> Array:
         return is_integer(x) & (x >= 0) & (x < self.k)
 
+    def log_prob(self, eta: Array, x: Array) -> Array:
+        # η_x − A rounds a probability near 1 to log p = 0 (or to eps |η|).
+        x = observation_like(x, eta.dtype)
+        labels = jnp.arange(self.k, dtype=x.dtype)
+        return jnp.sum(jnp.where(labels == x, _log_probs(eta), 0.0))
+
     def enumerate_support(self) -> Array:
         return jnp.arange(self.k, dtype=jnp.result_type(float))
 
@@ -903,7 +916,7 @@ class Multinomial(_SoftmaxCounts):
         # ⟨η, u⟩ − A + log h rounds terms of size n log n.
         x = observation_like(x, eta.dtype)
         n = self.n
-        log_mean = math.log(n) + jax.nn.log_softmax(_logits(eta))
+        log_mean = math.log(n) + _log_probs(eta)
         deviances = _deviance(x, jnp.exp(log_mean), log_mean)
         seen = x >= 1
         safe = jnp.where(seen, x, 1.0)
