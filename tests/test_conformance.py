@@ -90,6 +90,35 @@ def test_kit_catches_a_wrong_override():
         check_family(BadEntropy(), eta, key=jax.random.key(2))
 
 
+def test_kit_compares_an_overridden_log_prob_with_the_derivation():
+    """log_prob was not among the overrides the kit compared, while eleven
+    built-in families override it with stable forms."""
+
+    class BadLogProb(ef.ExponentialFamily):
+        sufficient_statistics = staticmethod(lambda x: jnp.stack([x, x * x]))
+        natural_domain = ef.domains.stack(ef.domains.real(), ef.domains.negative())
+        support = (-jnp.inf, jnp.inf)
+
+        def log_partition(self, eta):
+            return ef.Normal().log_partition(eta)
+
+        def sample(self, key, eta, shape=()):
+            return ef.Normal().sample(key, eta, shape)
+
+        def log_prob(self, eta, x):
+            return ef.Normal().log_prob(eta, x) + 0.05 * jnp.sin(x)
+
+        def __hash__(self):
+            return 8
+
+        def __eq__(self, other):
+            return type(other) is type(self)
+
+    eta = ef.Normal().natural_from(mean=0.0, variance=1.0)
+    with pytest.raises(AssertionError, match="override log_prob"):
+        check_family(BadLogProb(), eta, key=jax.random.key(2))
+
+
 def test_kit_passes_a_correct_custom_family():
     check_family(_poisson_like(), jnp.log(2.5), key=jax.random.key(3))
 
