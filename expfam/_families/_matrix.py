@@ -20,7 +20,7 @@ from expfam._family import ExponentialFamily
 from expfam._linalg import einsum, matmul
 from expfam._special import (
     gamma_entropy_part,
-    horner,
+    log1p_deficit,
     log_minus_digamma,
     stirling_remainder,
 )
@@ -183,19 +183,13 @@ def _half_df_jvp(
     return a, dt / jax.grad(_digamma_gap)(a, d)
 
 
-# The coefficients of φ(1 + p) / p² = Σₘ (−p)ᵐ / (m + 2) (see _phi).
-_PHI_SERIES = tuple(1 / (m + 2) for m in range(17))
-
-
 def _phi(q: Array) -> Array:
-    """φ(q) = q − 1 − log q ≥ 0 for q > 0: with p = q − 1 (exact near 1), the
-    series p² Σₘ (−p)ᵐ/(m + 2) for |p| < 0.1 (the first omitted term
-    0.1¹⁹/19, 5e-21 relative), where the difference would cancel to the
-    rounding of q, else the difference."""
+    """φ(q) = q − 1 − log q ≥ 0 for q > 0: :func:`log1p_deficit` of p = q − 1
+    (exact near 1) where |p| < 0.1, where the difference would cancel to the
+    rounding of q; else the difference, with log q rather than log1p(p)."""
     p = q - 1
     near = jnp.abs(p) < 0.1
-    pn = jnp.where(near, p, 0.0)
-    return jnp.where(near, pn * pn * horner(_PHI_SERIES, -pn), p - jnp.log(q))
+    return jnp.where(near, log1p_deficit(jnp.where(near, p, 0.0)), p - jnp.log(q))
 
 
 def _log_density_constant(a: Array, d: int) -> Array:
