@@ -130,7 +130,12 @@ def _gamma_log_density(
     stirling = 0.5 * jnp.log(shape / (2 * math.pi)) - stirling_remainder(shape)
     close = (power - 1) * jnp.where(near, log_y, 0.0) - shape * phi
     exponent = shape + (power - 1)
-    far = jnp.where(exponent == 0, 0.0, exponent * log_y)
+    # exponent · log y, and its limit 0 where y = 0 or ∞ and exponent = 0; a
+    # select on exponent == 0 alone zeroed ∂/∂k = log y at k = 1 itself.
+    finite = jnp.isfinite(log_y)
+    power_term = exponent * jnp.where(finite, log_y, 0.0)
+    limit = jnp.where(exponent == 0, 0.0, exponent * log_y)
+    far = jnp.where(finite, power_term, limit)
     far = far + shape * jnp.log(rate / shape) - (scaled - shape)
     return stirling + jnp.where(near, close, far)
 
