@@ -317,14 +317,11 @@ class VonMises(ExponentialFamily):
         # (times κ sin(x − m) ~ √κ). Below κ = 1, where nothing cancels,
         # ⟨η, u⟩ − A keeps the gradient finite at η = 0.
         x = observation_like(x, eta.dtype)
-        u = self.sufficient_statistics(x)
         concentrated = jnp.sum(eta * eta) > 1
         p = self._params_from(jnp.where(concentrated, eta, jnp.ones_like(eta)))
         kappa, half = p["concentration"], jnp.sin((x - p["loc"]) / 2)
         stable = -2 * kappa * half * half - _LOG_2PI - jnp.log(i0e(kappa))
-        return jnp.where(
-            concentrated, stable, jnp.sum(eta * u) - self.log_partition(eta)
-        )
+        return jnp.where(concentrated, stable, ExponentialFamily.log_prob(self, eta, x))
 
     def entropy(self, eta: Array) -> Array:
         # H = log 2π I₀(κ) − κ A₁(κ) = log 2π + log i0e(κ) + κ (1 − A₁(κ)):

@@ -966,7 +966,8 @@ _NB_LOG_T_MIN = -60.0
 _NB_STEP = 1 / 8
 
 # The negative binomial's entropy is a quadrature over real x where
-# r (1 − p) ≥ _NB_WIDE (see NegativeBinomial.entropy): the trapezoidal rule in
+# r (1 − p) ≥ _NB_WIDE and p^r ≤ e^−50 (see NegativeBinomial.entropy): the
+# trapezoidal rule in
 # t = (x − μ)/σ with step 1/6 over [−10, 16] (the right tail is the heavier).
 _NB_WIDE = 25.0
 _NB_ENTROPY_STEP = 1 / 6
@@ -1129,11 +1130,7 @@ class NegativeBinomial(_FailureCounts):
         )
         terms = jnp.where(inside, -jnp.exp(log_p) * log_p, 0.0)
         quadrature = _NB_ENTROPY_STEP * sd * jnp.sum(terms)
-        mu = jax.grad(self.log_partition)(eta)
-        generic = (
-            self.log_partition(eta) - eta * mu - self.expected_log_base_measure(eta)
-        )
-        return jnp.where(wide, quadrature, generic)
+        return jnp.where(wide, quadrature, ExponentialFamily.entropy(self, eta))
 
     def expected_log_base_measure(self, eta: Array) -> Array:
         r = self._r
