@@ -91,8 +91,8 @@ def test_kit_catches_a_wrong_override():
 
 
 def test_kit_compares_an_overridden_log_prob_with_the_derivation():
-    """log_prob was not among the overrides the kit compared, while eleven
-    built-in families override it with stable forms."""
+    """log_prob was not among the overrides the kit compared, while 17 of the
+    22 built-in families override it with stable forms."""
 
     class BadLogProb(ef.ExponentialFamily):
         sufficient_statistics = staticmethod(lambda x: jnp.stack([x, x * x]))
