@@ -258,18 +258,6 @@ def _log_choose(x: Array, r: Array | float) -> Array:
     return jnp.where(x > 0, value, 0.0)
 
 
-def _stirling_remainder(x: Array) -> Array:
-    """δ(x) = log x! − (x + ½) log x + x − ½ log 2π at whole numbers x ≥ 0.
-
-    :func:`stirling_remainder` for counts: a table up to 15 (instead of its
-    shift sums) and the asymptotic series beyond, so log x! is never formed
-    and subtracted (Loader 2000).
-    """
-    table = jnp.asarray(_STIRLING_TABLE, x.dtype)
-    small = table[jnp.clip(x, 0, 15).astype(jnp.int32)]
-    return jnp.where(x < 16, small, stirling_series(jnp.maximum(x, 16.0)))
-
-
 def _atanh_series(v2: Array) -> Array:
     """(atanh v − v) / v = v²/3 + v⁴/5 + … + v¹⁸/19 from v², for |v| < 0.1.
 
@@ -283,12 +271,16 @@ def _atanh_series(v2: Array) -> Array:
     return series
 
 
-def _stirling_remainder_by_selects(x: Array) -> Array:
-    """``_stirling_remainder`` with its table read by 15 selects, not a gather.
+def _stirling_remainder(x: Array) -> Array:
+    """δ(x) = log x! − (x + ½) log x + x − ½ log 2π at whole numbers x ≥ 0.
 
-    The same values. XLA's CPU backend fuses selects with the arithmetic
-    around them, where a gather splits the fusion: inside the samplers'
-    rejection loops it cost twice the rest of a round.
+    :func:`stirling_remainder` for counts: a table up to 15 (instead of its
+    shift sums) and the asymptotic series beyond, so log x! is never formed
+    and subtracted (Loader 2000). The table is read by 15 selects, not a
+    gather: XLA's CPU backend fuses selects with the arithmetic around them,
+    where a gather splits the fusion (inside the samplers' rejection loops
+    it cost twice the rest of a round; alone, over 1e6 counts, both take
+    ~0.9 ms).
     """
     small = jnp.zeros_like(x)
     for j in range(1, 16):
@@ -385,9 +377,7 @@ def _poisson_log_prob(k: Array, offset: Array, rate: Array) -> Array:
     −λ + k log λ − log k!; ``offset`` is k − λ.
     """
     safe_k = jnp.maximum(k, 1.0)
-    stirling = 0.5 * jnp.log(2 * math.pi * safe_k) + _stirling_remainder_by_selects(
-        safe_k
-    )
+    stirling = 0.5 * jnp.log(2 * math.pi * safe_k) + _stirling_remainder(safe_k)
     return -_deviance_at_offset(offset, rate) - jnp.where(k >= 1, stirling, 0.0)
 
 
@@ -404,9 +394,9 @@ def _binomial_log_prob(
     inner = jnp.clip(k, 1, n - 1)
     rest = n - inner
     stirling = (
-        _stirling_remainder_by_selects(jnp.full((), n, k.dtype))
-        - _stirling_remainder_by_selects(inner)
-        - _stirling_remainder_by_selects(rest)
+        _stirling_remainder(jnp.full((), n, k.dtype))
+        - _stirling_remainder(inner)
+        - _stirling_remainder(rest)
         + 0.5 * (math.log(n / (2 * math.pi)) - jnp.log(inner) - jnp.log(rest))
     )
     deviances = _deviance_at_offset(offset, mean) + _deviance_at_offset(-offset, mean_q)
