@@ -478,7 +478,7 @@ class ExponentialFamily(abc.ABC):
         xs, weights = self._list_as_batch(xs, weights)
         fast = self._one_program_input(xs, weights)
         if fast is not None:
-            center = self._mle_center(fast[0][0]) if centered else None
+            center = _stats.mle_center(self, fast[0][0]) if centered else None
             u_bar, ok = _checked_average(self, *fast, center)
             if bool(ok):
                 return u_bar, center
@@ -490,7 +490,7 @@ class ExponentialFamily(abc.ABC):
                 if jnp.shape(xs)[0] > _stats.CHUNK_ROWS:
                     return self._average_in_chunks(np.asarray(xs), weights, centered)
             xs = as_array(xs)
-            center = self._mle_center(xs) if centered else None
+            center = _stats.mle_center(self, xs) if centered else None
             return _average(self, xs, weights, center), center
         if isinstance(xs, np.memmap):
             return self._average_in_chunks(xs, weights, centered)

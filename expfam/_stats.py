@@ -34,6 +34,7 @@ from jax.extend import core as jex_core
 
 from expfam._dtypes import leaf_dtype, to_device
 from expfam._linalg import FULL_PRECISION
+from expfam._validation import is_concrete
 
 if TYPE_CHECKING:
     from expfam._family import ExponentialFamily
@@ -568,6 +569,17 @@ def _next_power_of_two(n: int) -> int:
     return 1 << max(0, (n - 1).bit_length())
 
 
+def mle_center(family: ExponentialFamily, xs: jax.Array) -> jax.Array | None:
+    """The family's centre of a batch (``_mle_center``), or None where it has
+    none or the centre is a concrete 0: near 0 already, the plain sums serve
+    (one program fewer, and the same ū by every path). A traced centre is
+    returned as it is; the centred hooks hold at 0."""
+    center = family._mle_center(xs)
+    if center is not None and is_concrete(center) and not np.any(np.asarray(center)):
+        return None
+    return center
+
+
 def chunked_average(
     family: ExponentialFamily,
     chunks: Iterable[tuple[np.ndarray, np.ndarray | None]],
@@ -595,9 +607,7 @@ def chunked_average(
         if check is not None:
             check(chunk, weights, index)
         if centered and index == 0:
-            center = family._mle_center(to_device(chunk))
-            if center is not None and not np.any(np.asarray(center)):
-                center = None  # near 0 already: the plain sums
+            center = mle_center(family, to_device(chunk))
         size = rows if rows is not None else _next_power_of_two(chunk.shape[0])
         if weights is None and chunk.shape[0] == size:
             sums, n = _chunk_sums(family, to_device(chunk), None, center)

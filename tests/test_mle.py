@@ -56,6 +56,27 @@ def test_mle_same_answer_for_every_input_kind(tmp_path):
     assert abs(params["shape"] - 2.0) < 0.1 and abs(params["rate"] - 3.0) < 0.15
 
 
+def test_a_zero_centre_means_the_plain_sums_on_every_path(tmp_path):
+    """A centre of 0 says the plain sums are accurate: the chunked paths
+    returned no centre, while the one-program path summed the centred
+    statistics about 0 (a second compiled program) and returned the zeros."""
+    normal = ef.Normal()
+    data = np.random.default_rng(1).normal(size=2000).astype(np.float32)
+    chunks = [data[:1000], data[1000:]]
+    answers = [
+        normal._average_sufficient_statistics(xs, None, centered=True)
+        for xs in (data, jnp.asarray(data), chunks)
+    ]
+    assert [center for _, center in answers] == [None] * 3
+    for u_bar, _ in answers[1:]:
+        tree_allclose(u_bar, answers[0][0], rtol=1e-6)
+    # Far from 0 (a location 100 spreads away) every path centres.
+    far = 1e3 + data
+    for xs in (far, [far[:1000], far[1000:]]):
+        center = normal._average_sufficient_statistics(xs, None, centered=True)[1]
+        assert center is not None and abs(float(center) - 1e3) < 5
+
+
 def test_big_endian_numpy_data(tmp_path):
     """Big-endian arrays (as FITS files store them), which JAX itself rejects,
     give the answers of the same data in native byte order: the one-program
