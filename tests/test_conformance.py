@@ -94,6 +94,20 @@ def test_kit_catches_a_wrong_override():
         check_family(BadEntropy(), eta, key=jax.random.key(2))
 
 
+def test_kit_catches_a_wrong_natural_parameters_by_the_round_trip():
+    """The kit no longer compiles the generic Newton solve to compare an
+    overridden natural_parameters with: at μ = ∇A(η) its answer is η, so the
+    round trip is that comparison, and it catches an inverse off by 1 %."""
+
+    class BadInverse(_NormalByHand):
+        def natural_parameters(self, mu):
+            return 1.01 * ef.Normal().natural_parameters(mu)
+
+    eta = ef.Normal().natural_from(mean=0.0, variance=1.0)
+    with pytest.raises(AssertionError, match="round trip"):
+        check_family(BadInverse(), eta, key=jax.random.key(2))
+
+
 def test_kit_compares_an_overridden_log_prob_with_the_derivation():
     """log_prob was not among the overrides the kit compared, while 17 of the
     22 built-in families override it with stable forms."""
