@@ -28,8 +28,9 @@ def _log_det(m: np.ndarray) -> float:
 # ---- mle at large df ------------------------------------------------------ #
 
 
-@pytest.mark.parametrize("d", [2, 3])
-@pytest.mark.parametrize("df", [10.0, 1e4, 1e6])
+# The uncentred control (df = 10) at d = 3 only: it compiles the plain mle
+# programs in both dtypes (~6 s a dimension), and d = 2 runs the same code.
+@pytest.mark.parametrize("d, df", [(2, 1e4), (2, 1e6), (3, 10.0), (3, 1e4), (3, 1e6)])
 def test_float32_mle_matches_the_float64_mle_of_the_same_draws(d, df):
     """The inverse map solves ψ_d(a) − d log a = t, t = E log det X −
     log det E X ≈ −d(d + 1)/(2n): float32 draws of df = 1e6 (t ≈ −6e-6
