@@ -8,12 +8,17 @@ import os
 # optimization passes (about a third less wall time; the numerics are the same
 # IEEE operations), and emit fusions with XLA's elemental emitter rather than
 # its newer MLIR fusion emitters (the conformance kits of Beta, Dirichlet(5),
-# Wishart(3) and Gamma: 39 s against 55 s). Both are jaxlib's own code paths;
-# the benchmarks and examples run with the defaults. Must be set before JAX
-# initializes its backend.
+# Wishart(3) and Gamma: 39 s against 55 s). And compile each program's LLVM
+# module as one object, not split for parallel code generation: the pieces
+# are each mapped into memory on their own (eight families' kits held 2700
+# mappings split, 1070 not), which made each worker reach the limit below
+# and clear its caches (12 s, then recompiles); the suite took 7:10 against
+# 8:11. All are jaxlib's own code paths; the benchmarks and examples run
+# with the defaults. Must be set before JAX initializes its backend.
 os.environ["XLA_FLAGS"] = (
     os.environ.get("XLA_FLAGS", "")
     + " --xla_backend_optimization_level=0 --xla_cpu_use_fusion_emitters=false"
+    + " --xla_cpu_parallel_codegen_split_count=1"
 ).strip()
 
 import jax
@@ -21,7 +26,7 @@ import pytest
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
 
-# Each compiled XLA program holds ~15 memory mappings while it is cached, and
+# Each compiled XLA program holds memory mappings while it is cached, and
 # Linux refuses a process more than vm.max_map_count (65530) of them: a worker
 # running ~85 % of the suite reached 63k, and XLA segfaulted compiling or loading
 # the next program (then xdist hung). So the compiled programs are released
