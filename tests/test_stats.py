@@ -57,6 +57,40 @@ def test_outer_product_becomes_a_matrix_product():
     assert any(eqn.primitive.name == "dot_general" for eqn in jaxpr.eqns)
 
 
+def test_an_outer_product_minus_a_constant_is_still_a_matrix_product():
+    """Sums through additions are pushed where an operand is an outer product."""
+    n, d = 4096, 8
+    fam = ef.family(
+        sufficient_statistics=lambda x: jnp.outer(x, x) - jnp.eye(d) + x @ x,
+        log_partition=lambda eta: jnp.sum(eta**2),
+        natural_domain=ef.domains.real(),
+        event_shape=(d,),
+    )
+    xs = jax.random.normal(jax.random.key(0), (n, d))
+    jaxpr = jax.make_jaxpr(lambda v: _stats.weighted_sums(fam, v, None))(xs)
+    assert (n, d, d) not in [v.aval.shape for e in jaxpr.eqns for v in e.outvars]
+    fast, plain = _both(fam, xs, None)
+    tree_allclose(fast, plain, rtol=1e-5, atol=1e-2)
+
+
+def test_centring_written_into_u_is_kept():
+    """Σ(x − c) was taken as Σx − N c: float32 data 1e4 + N(0, 1) centred by
+    the user at c = 1e4 gave a mean of x − c 40 % off (−1.28e-3 for
+    −9.08e-4). x − c is exact in float32 here, so the only error left is the
+    sum's rounding, ~eps Σ|x − c| (bound: 1e-6 against 3.7e-4 before)."""
+    c = 1e4
+    fam = ef.family(
+        sufficient_statistics=lambda x: jnp.stack([x - c, (x - c) ** 2, c - x]),
+        log_partition=lambda eta: jnp.sum(eta**2),
+        natural_domain=ef.domains.real(),
+    )
+    xs = (c + np.random.default_rng(0).normal(size=100_000)).astype(np.float32)
+    d = xs.astype(np.float64) - c
+    want = [d.mean(), (d * d).mean(), -d.mean()]
+    got = np.asarray(fam.average_sufficient_statistics(xs), np.float64)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
+
+
 @pytest.mark.parametrize("n", [1 << 21, (1 << 21) + 3])
 def test_matrix_product_sums_are_accurate(n):
     """Blocked contractions keep float32 Σ x xᵀ within 1e-6 of float64 (also for
