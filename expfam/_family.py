@@ -332,11 +332,11 @@ class ExponentialFamily(abc.ABC):
         then is a second program, summing the centred statistics in one pass
         too, compiled and run. Under ``jax.jit`` the centred program runs
         whatever c is, so both hooks must also hold at c = 0 (there they
-        should reduce to the plain statistics and inverse map). The move must
-        be the batch's, not the statistics function's: ū is summed through
-        u's jaxpr, which takes linear steps out of the sum, so Σ(x − c)
-        written inside u would be summed as Σx − N c, cancelling as before.
-        Default: None (u is averaged as it is).
+        should reduce to the plain statistics and inverse map). (ū is summed
+        through u's jaxpr, which takes linear steps out of the sum but not
+        the subtraction of a constant from the data: Σ(x − c) is summed
+        elementwise, not as Σx − N c.) Default: None (u is averaged as it
+        is).
         """
         del xs
         return None
