@@ -132,3 +132,22 @@ def test_log_prob_against_scipy_at_large_shape_over_mean(mean, ratio, dtype):
     sizes = abs(0.5 * math.log(lam / (2 * math.pi))) + 1.5 * np.abs(np.log(x))
     bound = 8 * eps * (sensitivity + sizes + quadratic)
     assert np.all(np.abs(got - want) <= bound), (xs, got, want, bound)
+
+
+@pytest.mark.parametrize("mean", [1e20, 1e30])
+def test_float32_parameters_of_huge_means(mean):
+    """η₁ = −λ/(2μ²) formed 2μ², which overflows float32 above μ ~ 1.3e19:
+    natural_from(mean=1e20, shape=1e20) raised (η₁ = −0), and μ = √(η₂/η₁)
+    overflowed above ~1.8e19. Now within a few float32 ulps of the float64
+    values, and log_prob at x = μ matches scipy's."""
+    ig = ef.InverseGaussian()
+    shape = 1e20 if mean == 1e20 else 1e25
+    eta = ig.natural_from(mean=jnp.float32(mean), shape=jnp.float32(shape))
+    params = ig.params_from(eta)
+    mean32, shape32 = float(np.float32(mean)), float(np.float32(shape))
+    eps = float(np.finfo(np.float32).eps)
+    assert abs(float(params["mean"]) / mean32 - 1) <= 4 * eps
+    assert abs(float(params["shape"]) / shape32 - 1) <= 4 * eps
+    want = stats.invgauss(mean32 / shape32, scale=shape32).logpdf(mean32)
+    got = float(ig.log_prob(eta, jnp.float32(mean)))
+    assert abs(got - want) <= 8 * eps * abs(want), (got, want)
