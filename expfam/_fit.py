@@ -42,6 +42,7 @@ from expfam import _stats
 from expfam._conditional import ConditionalModel, _same_model
 from expfam._dtypes import leaf_dtype, to_device
 from expfam._family import ExponentialFamily, _all_finite, _overrides
+from expfam._natural_gradient import NaturalGradientState
 from expfam._tree import (
     same_shapes,
     tree_any,
@@ -838,6 +839,30 @@ def _shapes(tree: PyTree) -> tuple[Any, list[tuple[tuple[int, ...], Any]]]:
     return treedef, [(tuple(x.shape), x.dtype) for x in leaves]
 
 
+def _preconditioned_for(
+    optimizer: optax.GradientTransformation,
+    family: ExponentialFamily | ConditionalModel,
+) -> ExponentialFamily | None:
+    """The family of a :func:`expfam.natural_gradient` in the optimizer
+    (alone or inside an ``optax.chain``), read from the state its ``init``
+    gives for this fit's parameters (traced, nothing computed); None where
+    there is none. Parameters without a template to trace (a conditional
+    model's, at times) fall back to the tag on ``natural_gradient``'s own
+    update function."""
+    shapes = _parameter_shapes(family)
+    if shapes is None:
+        return getattr(optimizer.update, "expfam_family", None)
+    state = jax.eval_shape(optimizer.init, shapes)
+    found = [
+        node.family
+        for node in jax.tree_util.tree_leaves(
+            state, is_leaf=lambda node: isinstance(node, NaturalGradientState)
+        )
+        if isinstance(node, NaturalGradientState)
+    ]
+    return next((f for f in found if f != family), found[0] if found else None)
+
+
 def _parameter_shapes(family: ExponentialFamily | ConditionalModel) -> PyTree | None:
     """The structure and shapes (``ShapeDtypeStruct``s) of the parameters the
     fit optimizes: z for a family; θ for a conditional model, or None where
@@ -1047,7 +1072,7 @@ def fit(
             f"fit: optimizer={optimizer!r} is not an optax GradientTransformation "
             "(e.g. optax.adam(1e-2))",
         )
-    metric = getattr(optimizer.update, "expfam_family", None)  # natural_gradient's
+    metric = _preconditioned_for(optimizer, family)
     if metric is not None and (
         isinstance(family, ConditionalModel) or metric != family
     ):

@@ -18,6 +18,7 @@ step in z would linearize f and can overshoot far from the optimum.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -32,6 +33,17 @@ from expfam._family import ExponentialFamily
 from expfam._linalg import matmul
 
 __all__ = ["natural_gradient"]
+
+
+@jax.tree_util.register_static
+@dataclasses.dataclass(frozen=True)
+class NaturalGradientState:
+    """The state of :func:`natural_gradient`: no arrays, only the family whose
+    Fisher information it preconditions by. ``fit`` finds it in an
+    optimizer's state, inside an ``optax.chain`` too, and refuses a fit of
+    another family (a static pytree node: it holds no leaves)."""
+
+    family: ExponentialFamily
 
 
 def _finite(value: Any) -> bool:
@@ -89,11 +101,11 @@ def natural_gradient(
             )
     domain = family.natural_domain
 
-    def init_fn(params: Any) -> optax.EmptyState:
+    def init_fn(params: Any) -> NaturalGradientState:
         del params
-        return optax.EmptyState()
+        return NaturalGradientState(family)
 
-    def update_fn(updates: Any, state: optax.EmptyState, params: Any = None):
+    def update_fn(updates: Any, state: NaturalGradientState, params: Any = None):
         if params is None:
             raise ValueError(
                 f"natural_gradient({family!r}) needs params in update(); "
@@ -146,8 +158,9 @@ def natural_gradient(
         step = jnp.where(t > 0, new_z - flat_z, jnp.zeros_like(flat_z))
         return unravel_z(step.astype(flat_z.dtype)), state
 
-    # ``fit`` reads this to refuse the transformation for another model: its
-    # metric is this family's, and it reads the gradient as this family's
+    # ``fit`` finds the family (in the state, or here where it cannot trace
+    # the state) to refuse the transformation for another model: its metric
+    # is this family's, and it reads the gradient as this family's
     # pulled-back residual.
     update_fn.expfam_family = family  # type: ignore[attr-defined]
     return optax.GradientTransformation(init_fn, update_fn)

@@ -132,8 +132,8 @@ def test_a_saved_state_records_its_family(tmp_path):
 
 
 def test_init_from_another_optimizers_result_starts_that_optimizer_afresh():
-    """natural_gradient's and fisher_scoring's optimizer state (EmptyState)
-    does not fit adam's: adam starts afresh at the result's parameters, as
+    """natural_gradient's and fisher_scoring's optimizer states (no arrays)
+    do not fit adam's: adam starts afresh at the result's parameters, as
     from init=<those parameters> (before: optax's 'number of updates and
     states' error)."""
     normal = ef.Normal()
@@ -392,6 +392,24 @@ def test_natural_gradient_of_another_family_is_refused():
     data = (np.ones((8, 2), np.float32), np.ones(8, np.float32))
     with pytest.raises(ValueError, match="fisher_scoring"):
         ef.fit(glm, data, optimizer=ef.natural_gradient(ef.Poisson()), num_steps=1)
+
+
+def test_natural_gradient_inside_a_chain_is_checked_too():
+    """fit read natural_gradient's family from its update function, which an
+    optax.chain hides: natural_gradient(Normal()) chained with a scale fitted
+    a Gamma with the normal's metric, silently. The family is now in the
+    optimizer's state (a static pytree node), where a chain keeps it."""
+    gamma, xs = ef.Gamma(), np.full(8, 2.0, np.float32)
+    xs[::2] = 3.0
+    wrong = optax.chain(ef.natural_gradient(ef.Normal()), optax.scale(1.0))
+    with pytest.raises(ValueError, match=r"natural_gradient\(Normal\(\)\)"):
+        ef.fit(gamma, xs, optimizer=wrong, num_steps=1)
+    right = optax.chain(ef.natural_gradient(gamma), optax.scale(1.0))
+    result = ef.fit(gamma, xs, optimizer=right, num_steps=20, tol=1e-5)
+    assert result.converged
+    tree_allclose(result.natural, gamma.mle(xs), rtol=1e-4)
+    resumed = ef.fit(gamma, xs, optimizer=right, num_steps=2, init=result)
+    assert resumed.num_steps <= 2
 
 
 @pytest.mark.parametrize(
