@@ -166,6 +166,10 @@ class _SavedKey:
 
 
 def _to_host(leaf: Any) -> Any:
+    if isinstance(leaf, NaturalGradientState):
+        # No arrays, and its family may not pickle (an ef.family of lambdas):
+        # saved empty, it is rebuilt by init when the fit resumes.
+        return optax.EmptyState()
     dtype = getattr(leaf, "dtype", None)
     if dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
         data = np.asarray(jax.random.key_data(leaf))
@@ -189,7 +193,9 @@ def save_state(path: str, state: FitState | FitResult, *, family: Any = None) ->
     if isinstance(state, FitResult):
         family = state.family if family is None else family
         state = state.state
-    host = jax.tree_util.tree_map(_to_host, state)
+    host = jax.tree_util.tree_map(
+        _to_host, state, is_leaf=lambda n: isinstance(n, NaturalGradientState)
+    )
     record = {"fit_state": host, "family": None if family is None else repr(family)}
     with open(path, "wb") as f:
         pickle.dump(record, f)

@@ -412,6 +412,25 @@ def test_natural_gradient_inside_a_chain_is_checked_too():
     assert resumed.num_steps <= 2
 
 
+def test_a_natural_gradient_state_saves_whatever_its_family(tmp_path):
+    """The state holds the family, and an ef.family of lambdas does not
+    pickle: it is saved empty and rebuilt by init when the fit resumes."""
+    normal = ef.Normal()
+    fam = ef.family(
+        sufficient_statistics=lambda x: jnp.stack([x, x * x]),
+        log_partition=normal.log_partition,
+        natural_domain=normal.natural_domain,
+        name="normal by lambdas",
+    )
+    xs = np.random.default_rng(0).normal(size=100).astype(np.float32)
+    first = ef.fit(fam, xs, optimizer=ef.natural_gradient(fam), num_steps=3)
+    path = str(tmp_path / "state.pkl")
+    ef.save_state(path, first)
+    state = ef.load_state(path, fam)
+    more = ef.fit(fam, xs, optimizer=ef.natural_gradient(fam), num_steps=2, init=state)
+    assert more.num_steps == 2 and int(more.state.step) == 5
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [
