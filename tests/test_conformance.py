@@ -14,10 +14,6 @@ from tests.registry import PARAMS
 
 @pytest.mark.parametrize("case", PARAMS)
 def test_conformance(case, dtype):
-    if case.id == "Wishart3" and dtype == "float32":
-        # The kit's costliest compile (~12 s cold, of a 10-minute CI budget);
-        # Wishart2 runs it in float32 and Wishart3 in float64.
-        pytest.skip("Wishart2 covers the float32 kit")
     eta = natural(case, case.typical, dtype)
     check_family(case.family, eta, key=jax.random.key(0))
 
