@@ -853,12 +853,16 @@ def _preconditioned_for(
     (alone or inside an ``optax.chain``), read from the state its ``init``
     gives for this fit's parameters (traced, nothing computed); None where
     there is none. Parameters without a template to trace (a conditional
-    model's, at times) fall back to the tag on ``natural_gradient``'s own
-    update function."""
+    model's, at times) and an ``init`` that cannot be traced fall back to the
+    tag on ``natural_gradient``'s own update function."""
+    tag = getattr(optimizer.update, "expfam_family", None)
     shapes = _parameter_shapes(family)
     if shapes is None:
-        return getattr(optimizer.update, "expfam_family", None)
-    state = jax.eval_shape(optimizer.init, shapes)
+        return tag
+    try:
+        state = jax.eval_shape(optimizer.init, shapes)
+    except jax.errors.JAXTypeError:
+        return tag  # an init that needs concrete parameters: fit runs it later
     found = [
         node.family
         for node in jax.tree_util.tree_leaves(

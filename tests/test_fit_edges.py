@@ -412,6 +412,23 @@ def test_natural_gradient_inside_a_chain_is_checked_too():
     assert resumed.num_steps <= 2
 
 
+def test_an_optimizer_whose_init_needs_concrete_parameters_still_fits():
+    """fit traces optimizer.init to find a natural_gradient's family; an init
+    that reads its parameters' values cannot be traced, and fit runs it as
+    before rather than failing on the check."""
+
+    def init(params):
+        assert float(jnp.sum(params)) == float(jnp.sum(params))  # concrete
+        return optax.EmptyState()
+
+    def update(updates, state, params=None):
+        return jax.tree_util.tree_map(lambda g: -0.1 * g, updates), state
+
+    opt = optax.GradientTransformation(init, update)
+    xs = np.random.default_rng(0).normal(size=200).astype(np.float32)
+    assert ef.fit(ef.Normal(), xs, optimizer=opt, num_steps=5).num_steps == 5
+
+
 def test_a_natural_gradient_state_saves_whatever_its_family(tmp_path):
     """The state holds the family, and an ef.family of lambdas does not
     pickle: it is saved empty and rebuilt by init when the fit resumes."""
