@@ -194,19 +194,23 @@ def _stirling_step(y: Array) -> Array:
 _DEFICIT_SERIES = tuple(1 / (m + 2) for m in range(17))
 
 
-def log1p_deficit(d: Array) -> Array:
+def log1p_deficit(d: Array, log1p_d: Array | None = None) -> Array:
     """φ(d) = d − log1p(d) ≥ 0 for d > −1, without cancellation near 0.
 
     It is the per-unit Kullback–Leibler gap behind Stirling-form densities:
     k φ(d) for a gamma, with d the relative distance from the mean. For
     |d| < 0.1 it is summed as d² Σₘ (−d)ᵐ/(m + 2) (the first omitted term
     0.1¹⁹/19, 5e-21 relative), where d − log1p(d) would subtract two numbers
-    of size d to leave one of size d²/2."""
+    of size d to leave one of size d²/2. Farther out it is d − log1p(d), or
+    d − ``log1p_d`` where the caller has log(1 + d) more exactly than from
+    the rounded d (d = q − 1 of a ratio q, as log q; also where 1 + d
+    underflows); ``log1p_d`` must be finite where |d| < 0.1."""
     near = jnp.abs(d) < 0.1
     dn = jnp.where(near, d, 0.0)
     series = dn * dn * horner(_DEFICIT_SERIES, -dn)
     df = jnp.where(near, 1.0, d)
-    return jnp.where(near, series, df - jnp.log1p(df))
+    far = df - (jnp.log1p(df) if log1p_d is None else log1p_d)
+    return jnp.where(near, series, far)
 
 
 # The coefficients B₂ₙ / (2n (2n − 1)) of Stirling's series, to B₁₆.

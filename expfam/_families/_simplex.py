@@ -122,8 +122,8 @@ def _dirichlet_log_density(alpha: Array, x: Array, log_x: Array) -> Array:
         − Σᵢ δ(αᵢ) + δ(α₀),
 
     pᵢ = αᵢ / α₀, dᵢ = xᵢ / pᵢ − 1 and φ(d) = d − log1p(d) ≥ 0
-    (:func:`expfam._special.log1p_deficit` for |d| < 0.1, else
-    d − log(xᵢ / pᵢ), exact also where xᵢ / pᵢ underflows 1 + d). The direct
+    (:func:`expfam._special.log1p_deficit`, given log(xᵢ / pᵢ) for |d| ≥ 0.1:
+    exact also where xᵢ / pᵢ underflows 1 + d). The direct
     Σᵢ (αᵢ − 1) log xᵢ − log B(α) subtracts terms of size α₀ log α₀: float32
     Beta(1e7, 2e7) at its median gave 8.0 for 8.44.
 
@@ -134,9 +134,7 @@ def _dirichlet_log_density(alpha: Array, x: Array, log_x: Array) -> Array:
     total = jnp.sum(alpha, axis=-1, keepdims=True)
     log_p = _log_fraction(alpha, _sums_of_others(alpha), total)
     p = alpha / total
-    d = (x - p) / p
-    near = jnp.abs(d) < 0.1
-    phi = jnp.where(near, log1p_deficit(jnp.where(near, d, 0.0)), d - (log_x - log_p))
+    phi = log1p_deficit((x - p) / p, log_x - log_p)
     total = total[..., 0]
     k = alpha.shape[-1]
     return (
