@@ -56,7 +56,7 @@ def test_mle_same_answer_for_every_input_kind(tmp_path):
     assert abs(params["shape"] - 2.0) < 0.1 and abs(params["rate"] - 3.0) < 0.15
 
 
-def test_a_zero_centre_means_the_plain_sums_on_every_path(tmp_path):
+def test_a_zero_centre_means_the_plain_sums_on_every_path():
     """A centre of 0 says the plain sums are accurate: the chunked paths
     returned no centre, while the one-program path summed the centred
     statistics about 0 (a second compiled program) and returned the zeros."""
