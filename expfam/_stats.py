@@ -51,8 +51,8 @@ CHUNK_ROWS = 1 << 20
 # blocked too; they no longer are, see _contract).
 _BLOCK_ROWS = 8192
 _MIN_BLOCK_ROWS = 256
-# Samples narrower than this many numbers are folded before a sum (_column_sum).
-_FOLD = 64
+# Samples narrower than this many bytes are folded before a sum (_column_sum).
+_FOLD_BYTES = 128
 
 __all__ = ["CHUNK_ROWS", "blocked_sum", "chunked_average", "weighted_sums"]
 
@@ -550,14 +550,22 @@ def _contract(
 
 
 def _column_sum(values: jax.Array) -> jax.Array:
-    """Σ over axis 0. A narrow sample (fewer than ``_FOLD`` numbers) is folded:
-    (n, m) is summed as (n / k, k m) and then over k, since a reduction keeping
-    only a few numbers per row runs several times slower than a wide one."""
+    """Σ over axis 0. A narrow sample is folded: (n, m) is summed as
+    (n / k, k m) and then over k, with k m numbers filling at most
+    ``_FOLD_BYTES``, since a reduction keeping only a few numbers per row runs
+    several times slower than a wider one, and a much wider one slower again.
+
+    Measured (jaxlib 0.10.2, 2 cores, 10^6 rows, ms; unfolded / folded to 64
+    numbers as before / to 128 bytes): float32 width 2 2.81 / 0.65 / 0.43,
+    width 8 1.69 / 1.46 / 1.10; float64 width 2 1.76 / 1.11 / 0.62, width 8
+    2.42 / 4.45 / 2.39, width 10 (the multivariate normal's Σ x) 2.75 / 3.88 /
+    2.91 (not folded: k would be 1).
+    """
     n = values.shape[0]
     width = math.prod(values.shape[1:])
-    if width <= 1 or width >= _FOLD or n < _FOLD:
-        return jnp.sum(values, axis=0)
-    k = _divisor_at_most(n, _FOLD // width)
+    k = 1
+    if width > 1:
+        k = _divisor_at_most(n, _FOLD_BYTES // (width * values.dtype.itemsize))
     if k == 1:
         return jnp.sum(values, axis=0)
     folded = values.reshape(n // k, k * width).sum(axis=0)

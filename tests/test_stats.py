@@ -105,6 +105,18 @@ def test_matrix_product_sums_are_accurate(n):
     np.testing.assert_allclose(outer, x64.T @ x64, rtol=1e-6)
 
 
+def test_column_sums_fold_any_shape(dtype):
+    """Narrow rows are summed folded into wider ones (or not, where n has no
+    small divisor or the rows are wide): the same sums as a plain one."""
+    rng = np.random.default_rng(1)
+    for shape in [(1, 3), (7, 2), (997, 2), (1000, 3), (1000, 10), (64, 2, 2), (9, 40)]:
+        values = rng.standard_normal(shape).astype(dtype)
+        want = values.astype(np.float64).sum(0)
+        got = _stats._column_sum(jnp.asarray(values))
+        assert got.shape == want.shape and got.dtype == values.dtype
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
 class _Stats(NamedTuple):
     linear: jax.Array
     outer: jax.Array
