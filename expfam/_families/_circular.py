@@ -14,6 +14,7 @@ from expfam import _domains as domains
 from expfam._dtypes import observation_like
 from expfam._families._common import as_float
 from expfam._family import ExponentialFamily
+from expfam._trig import cos_sin
 
 Array = jax.Array
 
@@ -304,8 +305,7 @@ class VonMises(ExponentialFamily):
     support = (-math.pi, math.pi)
 
     def sufficient_statistics(self, x: Array) -> Array:
-        x = as_float(x)
-        return jnp.stack([jnp.cos(x), jnp.sin(x)])
+        return jnp.stack(cos_sin(as_float(x)))
 
     def log_partition(self, eta: Array) -> Array:
         return _LOG_2PI + _log_i0_norm(eta)
@@ -319,7 +319,7 @@ class VonMises(ExponentialFamily):
         x = observation_like(x, eta.dtype)
         concentrated = jnp.sum(eta * eta) > 1
         p = self._params_from(jnp.where(concentrated, eta, jnp.ones_like(eta)))
-        kappa, half = p["concentration"], jnp.sin((x - p["loc"]) / 2)
+        kappa, half = p["concentration"], cos_sin((x - p["loc"]) / 2)[1]
         stable = -2 * kappa * half * half - _LOG_2PI - jnp.log(i0e(kappa))
         return jnp.where(concentrated, stable, ExponentialFamily.log_prob(self, eta, x))
 
