@@ -268,16 +268,15 @@ def _objective_at(
 
 
 def _objective_parts(
-    family: ExponentialFamily, z: PyTree, xs: jax.Array, weights: jax.Array | None
+    family: ExponentialFamily, z: PyTree, moments: tuple[PyTree, jax.Array]
 ) -> tuple[PyTree, jax.Array, jax.Array, Callable[[PyTree], jax.Array]]:
     """(gradient in z, mean NLL, residual norm, the NLL as a function of z)
-    for one minibatch. The function (an optimizer's line search calls it, as
-    ``value_fn``) reuses the minibatch's ū: no further pass over the data."""
-    u_bar, mean_log_h = _batch_moments(family, xs, weights)
-    grad_z, nll, norm = _objective_at(family, z, u_bar, mean_log_h)
+    for a batch's (ū, mean log h). The function (an optimizer's line search
+    calls it, as ``value_fn``) reuses them: no further pass over the data."""
+    grad_z, nll, norm = _objective_at(family, z, *moments)
 
     def value_fn(other: PyTree) -> jax.Array:
-        return _objective_at(family, other, u_bar, mean_log_h)[1]
+        return _objective_at(family, other, *moments)[1]
 
     return grad_z, nll, norm, value_fn
 
@@ -376,13 +375,26 @@ def _warn_if_overflowed(model: ConditionalModel, nll: np.ndarray) -> bool:
     return False
 
 
-def _step_functions(config: _Config) -> tuple[Callable, Callable]:
-    """(objective parts, step) for the model: the one place the unconditional
-    and conditional fits differ inside the compiled loop."""
+def _step_functions(config: _Config) -> tuple[Callable, Callable, Callable]:
+    """(batch summary, objective parts, step) for the model: the one place the
+    unconditional and conditional fits differ inside the compiled loop.
+
+    The summary is all that the objective needs of a batch: (ū, mean log h)
+    for a family, so a full-batch fit takes it once per chunk of steps rather
+    than once per step; the batch itself for a conditional model.
+    """
     model = config.family
+
+    def constrained(xs: Any) -> Any:
+        if config.batch_sharding is None:
+            return xs
+        return jax.lax.with_sharding_constraint(xs, config.batch_sharding)
+
     if isinstance(model, ConditionalModel):
 
-        def parts(z: PyTree, batch: Any, weights: Any) -> Any:
+        def parts(z: PyTree, summary: tuple[Any, Any]) -> Any:
+            batch, weights = summary
+
             def value_fn(other: PyTree) -> jax.Array:
                 return model._objective_parts(other, batch, config.num_rows, weights)[1]
 
@@ -391,8 +403,13 @@ def _step_functions(config: _Config) -> tuple[Callable, Callable]:
             )
             return grad, value, norm, value_fn
 
-        return parts, _finite_update
+        return (lambda xs, weights: (constrained(xs), weights)), parts, _finite_update
+
+    def summary(xs: jax.Array, weights: jax.Array | None) -> Any:
+        return _batch_moments(model, constrained(xs), weights)
+
     return (
+        summary,
         functools.partial(_objective_parts, model),
         functools.partial(_finite_step, model),
     )
@@ -425,17 +442,27 @@ def _cached_runner(config: _Config) -> Callable:
     return _make_chunk_runner(config)
 
 
+def _summarizer(config: _Config) -> Callable:
+    """The compiled summary of the whole data for full-batch steps (see
+    ``_step_functions``), cached like the runner."""
+    try:
+        return _cached_summarizer(config)
+    except TypeError:  # an unhashable optimizer, as in _chunk_runner
+        return jax.jit(functools.partial(_step_functions(config)[0], weights=None))
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_summarizer(config: _Config) -> Callable:
+    return jax.jit(functools.partial(_step_functions(config)[0], weights=None))
+
+
 def _make_chunk_runner(config: _Config) -> Callable:
     """A jitted function running ``config.chunk`` steps with ``lax.scan``."""
     optimizer = config.optimizer
-    objective_parts, finite_step = _step_functions(config)
+    summarize, objective_parts, finite_step = _step_functions(config)
 
-    def apply(
-        state: FitState, xs: jax.Array, weights: jax.Array | None, tol: jax.Array
-    ):
-        if config.batch_sharding is not None:
-            xs = jax.lax.with_sharding_constraint(xs, config.batch_sharding)
-        grad_z, nll, norm, value_fn = objective_parts(state.unconstrained, xs, weights)
+    def apply(state: FitState, summary: Any, tol: jax.Array):
+        grad_z, nll, norm, value_fn = objective_parts(state.unconstrained, summary)
         # optax's convention: transformations with extra arguments take these
         # by name and ignore the ones they do not use (a line search, as in
         # optax.lbfgs, uses all three).
@@ -471,17 +498,18 @@ def _make_chunk_runner(config: _Config) -> Callable:
 
     def run(state: FitState, data: Any, batches: Any, limit: jax.Array, tol: jax.Array):
         """``batches``: (index rows, None) into ``data``, (xs, weights) stacked
-        host batches, or None for full-batch steps on ``data``."""
+        host batches, or None for full-batch steps, where ``data`` is the
+        whole data's summary (``_summarizer``): taken once per fit."""
 
         def body(carry, batch):
             state, done = carry
 
             def take_step(s: FitState):
                 if batches is None:
-                    return apply(s, data, None, tol)
+                    return apply(s, data, tol)
                 if data is not None:
-                    return apply(s, _take_rows(data, batch[0]), None, tol)
-                return apply(s, batch[0], batch[1], tol)
+                    return apply(s, summarize(_take_rows(data, batch[0]), None), tol)
+                return apply(s, summarize(batch[0], batch[1]), tol)
 
             def skip(s: FitState):
                 dtype = jax.tree_util.tree_leaves(s.unconstrained)[0].dtype
@@ -1241,10 +1269,13 @@ def fit(
     show = _show_progress(progress)
     started = time.perf_counter()
     prefetch = _Prefetcher(producer, stop) if producer is not None else None
+    full = None  # the whole data's summary, for full-batch steps
     try:
         while int(state.step) < start_step + num_steps and not converged:
             if prefetch is None:
-                state, records = runner(state, in_memory, None, limit, tol_array)
+                if full is None:
+                    full = _summarizer(config)(in_memory)
+                state, records = runner(state, full, None, limit, tol_array)
                 nll, norm, active, met, still = (np.asarray(r) for r in records)
             else:
                 item = prefetch.get()

@@ -14,7 +14,7 @@ import optax
 import pytest
 
 import expfam as ef
-from expfam._fit import _objective_parts
+from expfam._fit import _batch_moments, _objective_parts
 from tests.helpers import flat, natural, tree_allclose
 from tests.registry import PARAMS
 
@@ -79,7 +79,7 @@ def test_gradient_is_the_pulled_back_residual_and_equals_autodiff():
         eta = gamma.natural_domain.forward(z)
         return -jnp.mean(jax.vmap(gamma.log_prob, (None, 0))(eta, xs))
 
-    grad_z, nll, norm, _ = _objective_parts(gamma, z, xs, None)
+    grad_z, nll, norm, _ = _objective_parts(gamma, z, _batch_moments(gamma, xs, None))
     np.testing.assert_allclose(grad_z, jax.grad(mean_nll)(z), rtol=1e-5)
     np.testing.assert_allclose(nll, mean_nll(z), rtol=1e-6)
     eta = gamma.natural_domain.forward(z)
@@ -115,6 +115,42 @@ def test_minibatch_adam_approaches_the_mle_and_tol_stops_early():
     assert early.history.residual_norm[-1] < 1e-3
     assert np.all(early.history.residual_norm[:-1] >= 1e-3)
     assert early.params["rate"] == pytest.approx(float(jnp.mean(xs)), rel=1e-3)
+
+
+def test_full_batch_steps_read_the_data_once(monkeypatch):
+    """The full-batch gradient depends on the data only through (ū, mean
+    log h): the compiled steps are handed those, never the batch (before,
+    every step summed u over all rows again), and the fit is unchanged."""
+    from expfam import _fit
+
+    handed = []
+    make = _fit._make_chunk_runner
+
+    def recording(config):
+        runner = make(config)
+
+        def run(state, data, batches, limit, tol):
+            handed.append((batches, [np.shape(a) for a in jax.tree.leaves(data)]))
+            return runner(state, data, batches, limit, tol)
+
+        return run
+
+    monkeypatch.setattr(_fit, "_cached_runner", recording)
+    poisson = ef.Poisson()
+    xs = poisson.sample(jax.random.key(2), jnp.log(4.0), (20_000,))
+    result = ef.fit(
+        poisson, xs, optimizer=ADAM, batch_size=20_000, num_steps=30, chunk=10
+    )
+    assert len(handed) == 3
+    assert all(b is None and shapes == [(), ()] for b, shapes in handed)
+    # The same steps on the same ū as minibatches that happen to be the data.
+    manual = ADAM.init(jnp.zeros(()))
+    z = jnp.zeros(())
+    for _ in range(30):
+        grad, *_ = _objective_parts(poisson, z, _batch_moments(poisson, xs, None))
+        updates, manual = ADAM.update(grad, manual, z)
+        z = z + updates
+    np.testing.assert_allclose(result.natural, z, rtol=1e-6)
 
 
 def test_memmap_and_iterator_inputs(tmp_path):

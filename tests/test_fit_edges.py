@@ -367,13 +367,14 @@ def test_a_line_search_optimizer_gets_the_minibatch_objective():
     """optax.lbfgs needs value and value_fn besides the gradient (before: a
     raw TypeError). value_fn is the minibatch NLL, from its ū: it equals the
     autodiff-checked objective at any other z, and lbfgs reaches the MLE."""
-    from expfam._fit import _objective_parts
+    from expfam._fit import _batch_moments, _objective_parts
 
     gamma = ef.Gamma()
     xs = gamma.sample(
         jax.random.key(4), gamma.natural_from(shape=2.0, rate=3.0), (400,)
     )
-    *_, value_fn = _objective_parts(gamma, jnp.zeros(2), xs, None)
+    moments = _batch_moments(gamma, xs, None)
+    *_, value_fn = _objective_parts(gamma, jnp.zeros(2), moments)
     z = jnp.array([0.4, -0.2])
     eta = gamma.natural_domain.forward(z)
     want = -jnp.mean(jax.vmap(gamma.log_prob, (None, 0))(eta, xs))
