@@ -707,6 +707,40 @@ def _row_index_source(plan: _EpochPlan, chunk: int, steps: int) -> Callable[[], 
     return produce
 
 
+@functools.partial(jax.jit, static_argnums=0)
+def _weighted_moments(
+    family: ExponentialFamily, xs: jax.Array, weights: jax.Array
+) -> tuple[PyTree, jax.Array]:
+    return _batch_moments(family, xs, weights)
+
+
+def _host_summary(family: ExponentialFamily, data: np.ndarray, device: Any) -> Any:
+    """(ū, mean log h) of a host array for full-batch steps: one streamed
+    pass in blocks of ``_stats.CHUNK_ROWS`` rows, each checked as the
+    minibatch blocks are (the last is padded with weight-0 rows, so one
+    compiled program reads them all). Full-batch steps then never hold the
+    data on the device, however large it is."""
+    n = data.shape[0]
+    rows = min(n, _stats.CHUNK_ROWS)
+    totals = None
+    for start in range(0, n, rows):
+        values = np.asarray(data[start : start + rows])
+        count = len(values)
+        family._check("batch", f"data[{start}:{start + count}]", values)
+        weights = np.zeros(rows, np.dtype(jnp.result_type(float)))
+        weights[:count] = 1
+        if count < rows:
+            pad = np.repeat(values[:1], rows - count, axis=0)
+            values = np.concatenate([values, pad])
+        moments = _weighted_moments(
+            family, jax.device_put(values, device), jax.device_put(weights, device)
+        )
+        block = tree_scale(moments, count)
+        add = functools.partial(jax.tree_util.tree_map, jnp.add)
+        totals = block if totals is None else add(totals, block)
+    return jax.tree_util.tree_map(lambda t: t / n, totals)
+
+
 def _host_block_source(
     family: ExponentialFamily,
     data: np.ndarray,
@@ -1163,6 +1197,7 @@ def fit(
     stop = threading.Event()  # ends the prefetching worker (_Prefetcher.close)
     plan: _EpochPlan | None = None  # the minibatch order of array data
     in_memory = None
+    full = None  # the whole data's summary, for full-batch steps
     num_rows = 0
     conditional = isinstance(family, ConditionalModel)
     if not isinstance(family, ConditionalModel):
@@ -1226,8 +1261,13 @@ def fit(
         if data.shape[0] == 0:
             raise family_error(family, "fit: data is empty")
         batch_size = min(batch_size, data.shape[0])
-        plan = _EpochPlan(data.shape[0], batch_size, seed, epoch, position, rows=False)
-        producer = _host_block_source(family, data, plan, chunk, num_steps)
+        if batch_size < data.shape[0]:
+            plan = _EpochPlan(
+                data.shape[0], batch_size, seed, epoch, position, rows=False
+            )
+            producer = _host_block_source(family, data, plan, chunk, num_steps)
+        else:
+            full = _host_summary(family, data, single)
     elif streamed_pairs:
         assert isinstance(family, ConditionalModel)  # streamed_pairs says so
         items = _Stoppable(iter(data), stop)
@@ -1269,7 +1309,6 @@ def fit(
     show = _show_progress(progress)
     started = time.perf_counter()
     prefetch = _Prefetcher(producer, stop) if producer is not None else None
-    full = None  # the whole data's summary, for full-batch steps
     try:
         while int(state.step) < start_step + num_steps and not converged:
             if prefetch is None:

@@ -153,6 +153,35 @@ def test_full_batch_steps_read_the_data_once(monkeypatch):
     np.testing.assert_allclose(result.natural, z, rtol=1e-6)
 
 
+def test_full_batch_over_a_memmap_streams_one_pass(tmp_path, monkeypatch):
+    """A full-batch fit of a host array is summarized block by block (every
+    block checked, the last one padded), never stacked per step: before, each
+    chunk of steps held chunk copies of the whole array."""
+    from expfam import _fit, _stats
+
+    monkeypatch.setattr(_stats, "CHUNK_ROWS", 1000)  # blocks: 3 × 1000 + 500
+    gamma = ef.Gamma()
+    data = np.random.default_rng(4).gamma(2.0, 0.5, size=3500).astype(np.float32)
+    path = tmp_path / "gamma.f32"
+    data.tofile(path)
+    memmap = np.memmap(path, dtype=np.float32, mode="r", shape=data.shape)
+    opt = ef.natural_gradient(gamma)
+    result = ef.fit(gamma, memmap, optimizer=opt, batch_size=10_000, num_steps=30)
+    tree_allclose(result.natural, gamma.mle(data), rtol=1e-4)
+    u_bar, _ = _fit._host_summary(gamma, memmap, None)
+    tree_allclose(u_bar, gamma.average_sufficient_statistics(data), rtol=1e-6)
+    data[2600] = -1.0
+    data.tofile(path)
+    with pytest.raises(ValueError, match=r"Gamma.*data\[2000:3000\]"):
+        ef.fit(
+            gamma,
+            np.memmap(path, dtype=np.float32, mode="r", shape=data.shape),
+            optimizer=opt,
+            batch_size=10_000,
+            num_steps=3,
+        )
+
+
 def test_memmap_and_iterator_inputs(tmp_path):
     gamma = ef.Gamma()
     data = np.random.default_rng(3).gamma(2.0, 0.5, size=8192).astype(np.float32)
