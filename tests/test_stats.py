@@ -117,6 +117,56 @@ def test_column_sums_fold_any_shape(dtype):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("family", [ef.LogNormal(), ef.VonMises()])
+def test_sums_of_a_shared_value_in_blocks_are_accurate(family):
+    """A computed value read by two sums (log x; the reduced angle) is summed
+    in cache-sized blocks: within 1e-6 of float64 over 2^22 float32 samples,
+    and with weights and rows left over, the plain sums'."""
+    xs = jnp.asarray(
+        family.sample(jax.random.key(0), jnp.array([0.5, -0.5]), (1 << 22,))
+    )
+    plan = jax.jit(lambda v, w: _stats.weighted_sums(family, v, w))
+    got, _ = plan(xs, None)
+    x64 = np.asarray(xs, np.float64)
+    if isinstance(family, ef.LogNormal):
+        want = [np.log(x64).sum(), (np.log(x64) ** 2).sum()]
+    else:
+        want = [np.cos(x64).sum(), np.sin(x64).sum()]
+    scale = np.max(np.abs(want))
+    np.testing.assert_allclose(
+        np.asarray(got, np.float64) / scale, np.asarray(want) / scale, atol=1e-6
+    )
+    short = xs[: (1 << 17) + 5]
+    weights = jax.random.uniform(jax.random.key(1), short.shape[:1])
+    (got, count), (plain, plain_count) = (
+        plan(short, weights),
+        jax.jit(lambda v, w: _stats.vmapped_sums(family, v, w))(short, weights),
+    )
+    np.testing.assert_allclose(got, plain, rtol=1e-5)
+    np.testing.assert_allclose(count, plain_count, rtol=1e-6)
+
+
+def test_only_shared_computed_values_are_blocked():
+    """Blocks cost the other families 1.2-13x: only a computed value read by
+    two sums takes them (not the data itself, read by Σx and Σx²)."""
+
+    def shares(family, xs):
+        out = []
+
+        def plan(v):
+            p = _stats._SumPlan(family.sufficient_statistics, v, None)
+            p.totals()
+            out.append(p.shares_a_computed_value())
+
+        jax.eval_shape(plan, xs)
+        return out[0]
+
+    x = jnp.ones(8)
+    assert shares(ef.LogNormal(), x) and shares(ef.VonMises(), x)
+    assert not shares(ef.Gamma(), x) and not shares(ef.Normal(), x)
+    assert not shares(ef.MultivariateNormal(3), jnp.ones((8, 3)))
+
+
 class _Stats(NamedTuple):
     linear: jax.Array
     outer: jax.Array
