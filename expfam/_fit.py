@@ -380,7 +380,7 @@ def _step_functions(config: _Config) -> tuple[Callable, Callable, Callable]:
     unconditional and conditional fits differ inside the compiled loop.
 
     The summary is all that the objective needs of a batch: (ū, mean log h)
-    for a family, so a full-batch fit takes it once per chunk of steps rather
+    for a family, so a full-batch fit takes it once (``_summarizer``) rather
     than once per step; the batch itself for a conditional model.
     """
     model = config.family
@@ -448,11 +448,15 @@ def _summarizer(config: _Config) -> Callable:
     try:
         return _cached_summarizer(config)
     except TypeError:  # an unhashable optimizer, as in _chunk_runner
-        return jax.jit(functools.partial(_step_functions(config)[0], weights=None))
+        return _make_summarizer(config)
 
 
 @functools.lru_cache(maxsize=64)
 def _cached_summarizer(config: _Config) -> Callable:
+    return _make_summarizer(config)
+
+
+def _make_summarizer(config: _Config) -> Callable:
     return jax.jit(functools.partial(_step_functions(config)[0], weights=None))
 
 
