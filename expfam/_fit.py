@@ -38,7 +38,7 @@ import numpy as np
 import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from expfam import _stats
+from expfam import _shuffle, _stats
 from expfam._conditional import ConditionalModel, _same_model
 from expfam._dtypes import leaf_dtype, to_device
 from expfam._family import ExponentialFamily, _all_finite, _overrides
@@ -427,6 +427,7 @@ class _Config:
     chunk: int
     batch_sharding: Any
     num_rows: int = 0  # n of a conditional model's data (scales its penalty)
+    rows: int = 0  # rows that in-memory minibatches are drawn from (_shuffle)
 
 
 def _chunk_runner(config: _Config) -> Callable:
@@ -512,7 +513,11 @@ def _make_chunk_runner(config: _Config) -> Callable:
                 if batches is None:
                     return apply(s, data, tol)
                 if data is not None:
-                    return apply(s, summarize(_take_rows(data, batch[0]), None), tol)
+                    keys, first = batch[0]
+                    rows = _shuffle.permuted_rows(
+                        keys, first, config.batch_size, config.rows
+                    )
+                    return apply(s, summarize(_take_rows(data, rows), None), tol)
                 return apply(s, summarize(batch[0], batch[1]), tol)
 
             def skip(s: FitState):
@@ -632,11 +637,13 @@ class _EpochPlan:
 
     Epoch e visits the data in an order drawn from ``numpy`` seeded by
     (seed, e): rows in a random permutation (``rows=True``, in-memory data,
-    gathered on device), or contiguous batch-sized blocks in a random order
-    after a random offset (``rows=False``, host arrays and memmaps: slicing
-    only). A partial last batch of an epoch is dropped. The plan advances
-    (epoch, position) exactly as the state records them, so a resumed fit
-    continues the same sequence.
+    gathered on device; the plan gives each batch the epoch's keys and its
+    first position, and the device computes its rows, see
+    :mod:`expfam._shuffle`), or contiguous batch-sized blocks in a random
+    order after a random offset (``rows=False``, host arrays and memmaps:
+    slicing only). A partial last batch of an epoch is dropped. The plan
+    advances (epoch, position) exactly as the state records them, so a
+    resumed fit continues the same sequence.
     """
 
     def __init__(
@@ -646,7 +653,8 @@ class _EpochPlan:
         self.per_epoch = max(1, n // batch_size)
         self.epoch, self.position = epoch, position
         self._epoch_loaded = -1
-        self._order = np.zeros(0, np.int64)
+        self._order = np.zeros(0, np.int64)  # rows=False: the blocks' order
+        self._keys = np.zeros(0, np.uint32)  # rows=True: the permutation's keys
         self._offset = 0
 
     def _load(self) -> None:
@@ -654,7 +662,7 @@ class _EpochPlan:
             return
         rng = np.random.default_rng([self.seed, self.epoch])
         if self.rows:
-            self._order = rng.permutation(self.n)
+            self._keys = _shuffle.epoch_keys(rng)
         else:
             spare = self.n - self.per_epoch * self.batch_size
             self._offset = int(rng.integers(0, spare + 1))
@@ -682,10 +690,11 @@ class _EpochPlan:
         taken = position + used - 1
         return epoch + taken // self.per_epoch, taken % self.per_epoch + 1
 
-    def next_rows(self) -> np.ndarray:
-        """The next minibatch's row indices (a ``rows=True`` plan)."""
-        i, b = self._advance(), self.batch_size
-        return self._order[i * b : (i + 1) * b]
+    def next_rows(self) -> tuple[np.ndarray, int]:
+        """The next minibatch's rows (a ``rows=True`` plan), as the keys of
+        its epoch's permutation and the batch's first position in it."""
+        i = self._advance()
+        return self._keys, i * self.batch_size
 
     def next_block(self) -> slice:
         """The next minibatch's contiguous block (a ``rows=False`` plan)."""
@@ -695,8 +704,9 @@ class _EpochPlan:
 
 
 def _row_index_source(plan: _EpochPlan, chunk: int, steps: int) -> Callable[[], Any]:
-    """Chunks of row indices, ``steps`` batches in all (the last chunk's
-    unused slots repeat its last batch; the step limit skips them)."""
+    """Chunks of batch rows as (permutation keys, first positions), ``steps``
+    batches in all (the last chunk's unused slots repeat its last batch; the
+    step limit skips them)."""
     left = [steps]
 
     def produce() -> Any:
@@ -706,7 +716,9 @@ def _row_index_source(plan: _EpochPlan, chunk: int, steps: int) -> Callable[[], 
         left[0] -= used
         rows = [plan.next_rows() for _ in range(used)]
         rows += rows[-1:] * (chunk - used)
-        return (np.stack(rows).astype(np.int32), None), used, start
+        keys = np.stack([k for k, _ in rows])
+        positions = np.array([p for _, p in rows], np.int32)
+        return ((keys, positions), None), used, start
 
     return produce
 
@@ -1292,6 +1304,7 @@ def fit(
         chunk=chunk,
         batch_sharding=row_sharding if shard_batches else None,
         num_rows=num_rows if conditional else 0,
+        rows=num_rows if plan is not None and plan.rows else 0,
     )
     runner = _chunk_runner(config)
     start_step = int(state.step)
@@ -1325,8 +1338,8 @@ def fit(
                 if item is None:
                     break
                 (xs, w), used, start = item
-                if w is None:  # row indices into the device-resident data
-                    batches = (to_device(xs), None)
+                if w is None:  # rows of the device-resident data
+                    batches = (jax.tree_util.tree_map(to_device, xs), None)
                 else:
                     batches = jax.tree_util.tree_map(to_device, (xs, w))
                     if shard_batches:
