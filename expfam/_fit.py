@@ -303,17 +303,25 @@ def _finite_step(
         value, grad = jax.value_and_grad(family.log_partition)(eta)
         return _all_finite((eta, value, grad)) & family._contains(eta)
 
-    dtype = jax.tree_util.tree_leaves(z)[0].dtype
-    ts = 0.5 ** jnp.arange(_HALVINGS, dtype=dtype)
-    # The candidates are formed once and the accepted one is taken from them,
-    # bit for bit the z that was checked (recomputing z + t·updates may round
-    # differently, and near the domain's edge one ulp matters).
-    candidates = jax.vmap(lambda t: optax.apply_updates(z, tree_scale(updates, t)))(ts)
-    ok = jax.vmap(finite)(candidates)
-    accepted = jnp.any(ok)
-    first = jnp.argmax(ok)
-    new = jax.tree_util.tree_map(lambda c: c[first], candidates)
-    return tree_select(accepted, new, z), accepted
+    def shrunk(_: PyTree) -> tuple[PyTree, jax.Array]:
+        dtype = jax.tree_util.tree_leaves(z)[0].dtype
+        ts = 0.5 ** jnp.arange(1, _HALVINGS, dtype=dtype)
+        # The candidates are formed once and the accepted one is taken from
+        # them, bit for bit the z that was checked (recomputing z + t·updates
+        # may round differently, and near the domain's edge one ulp matters).
+        step = jax.vmap(lambda t: optax.apply_updates(z, tree_scale(updates, t)))
+        candidates = step(ts)
+        ok = jax.vmap(finite)(candidates)
+        accepted = jnp.any(ok)
+        first = jnp.argmax(ok)
+        new = jax.tree_util.tree_map(lambda c: c[first], candidates)
+        return tree_select(accepted, new, z), accepted
+
+    # The whole step is checked alone first: it is almost always taken, and
+    # checking all the halvings at once cost every step of a
+    # MultivariateNormal(30) fit 3x its time.
+    whole = optax.apply_updates(z, updates)
+    return jax.lax.cond(finite(whole), lambda w: (w, jnp.asarray(True)), shrunk, whole)
 
 
 def _finite_update(z: PyTree, updates: PyTree) -> tuple[PyTree, jax.Array]:
