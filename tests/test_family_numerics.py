@@ -860,3 +860,19 @@ def test_log_prob_gradient_where_the_shape_is_one(family, params):
         xs = jnp.asarray(np.random.default_rng(0).gamma(3.0, 0.5, 200))
         grad = jax.grad(lambda e: jnp.mean(jax.vmap(family.log_prob, (None, 0))(e, xs)))
         np.testing.assert_allclose(grad(eta), family.residual(eta, xs), rtol=1e-12)
+
+
+@pytest.mark.parametrize("k", [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 0.3, 7.0])
+def test_positive_power_is_within_an_ulp_and_a_half(k, dtype):
+    """Weibull's x^k: products and a square root where 2k is an integer up to
+    6 (XLA's pow is a scalar call per element on CPU), pow itself otherwise."""
+    from expfam._special import positive_power
+
+    rng = np.random.default_rng(int(10 * k))
+    x = (rng.weibull(1.5, 4096) * rng.choice([1e-3, 1.0, 1e3], 4096)).astype(dtype)
+    got = np.asarray(jax.jit(lambda v: positive_power(v, k))(x))
+    assert got.dtype == np.dtype(dtype)
+    exact = np.power(x.astype(np.longdouble), np.longdouble(np.asarray(k, dtype)))
+    normal = (exact > np.finfo(dtype).tiny) & (exact < np.finfo(dtype).max)
+    ulps = np.abs(got[normal].astype(np.longdouble) / exact[normal] - 1)
+    assert ulps.max() / np.finfo(dtype).eps <= 1.5

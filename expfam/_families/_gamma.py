@@ -33,6 +33,7 @@ from expfam._special import (
     inverse_digamma,
     log1p_deficit,
     log_minus_digamma,
+    positive_power,
     stirling_remainder,
     trigamma,
 )
@@ -492,7 +493,7 @@ class Weibull(_ExponentialStatistic):
         object.__setattr__(self, "concentration", k)
 
     def sufficient_statistics(self, x: Array) -> Array:
-        return as_float(x) ** self.concentration
+        return positive_power(as_float(x), self.concentration)
 
     def log_base_measure(self, x: Array) -> Array:
         k = self.concentration
