@@ -40,7 +40,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from expfam import _shuffle, _stats
 from expfam._conditional import ConditionalModel, _same_model
-from expfam._dtypes import leaf_dtype, to_device
+from expfam._dtypes import leaf_dtype, native_order, to_device
 from expfam._family import ExponentialFamily, _all_finite, _overrides
 from expfam._natural_gradient import NaturalGradientState
 from expfam._tree import (
@@ -757,7 +757,9 @@ def _host_summary(family: ExponentialFamily, data: np.ndarray, device: Any) -> A
             pad = np.repeat(values[:1], rows - count, axis=0)
             values = np.concatenate([values, pad])
         moments = _weighted_moments(
-            family, jax.device_put(values, device), jax.device_put(weights, device)
+            family,
+            jax.device_put(native_order(values), device),
+            jax.device_put(weights, device),
         )
         block = tree_scale(moments, count)
         add = functools.partial(jax.tree_util.tree_map, jnp.add)

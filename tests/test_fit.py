@@ -170,6 +170,12 @@ def test_full_batch_over_a_memmap_streams_one_pass(tmp_path, monkeypatch):
     tree_allclose(result.natural, gamma.mle(data), rtol=1e-4)
     u_bar, _ = _fit._host_summary(gamma, memmap, None)
     tree_allclose(u_bar, gamma.average_sufficient_statistics(data), rtol=1e-6)
+    # Big-endian files (FITS, some binary formats) are read in native order.
+    swapped = tmp_path / "gamma.be"
+    data.astype(">f4").tofile(swapped)
+    big = np.memmap(swapped, dtype=">f4", mode="r", shape=data.shape)
+    again = ef.fit(gamma, big, optimizer=opt, batch_size=10_000, num_steps=30)
+    tree_allclose(again.natural, result.natural, rtol=1e-6)
     data[2600] = -1.0
     data.tofile(path)
     with pytest.raises(ValueError, match=r"Gamma.*data\[2000:3000\]"):
