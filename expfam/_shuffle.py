@@ -39,7 +39,7 @@ def epoch_keys(rng: np.random.Generator) -> np.ndarray:
 
 def _halves(n: int) -> tuple[int, int]:
     """(A, B): A B ≥ n with B = ⌈√n⌉, both below 2^16 for n < 2^31."""
-    b = max(1, math.isqrt(n - 1) + 1) if n > 1 else 1
+    b = math.isqrt(n - 1) + 1 if n > 1 else 1
     return -(-n // b), b
 
 
