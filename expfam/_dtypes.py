@@ -127,8 +127,9 @@ def leaf_dtype(tree: Any) -> jnp.dtype:
     return jnp.result_type(jax.tree_util.tree_leaves(tree)[0])
 
 
-def to_device(x: Any) -> jax.Array:
-    """``x`` as a jax array (dtype canonicalized as by ``jnp.asarray``).
+def to_device(x: Any, device: Any = None) -> jax.Array:
+    """``x`` as a jax array (dtype canonicalized as by ``jnp.asarray``), on
+    ``device`` if given.
 
     A numpy array goes through ``jax.device_put``, which on CPU aliases a
     64-byte-aligned buffer instead of copying it and copies ~2× faster than
@@ -136,7 +137,10 @@ def to_device(x: Any) -> jax.Array:
     one pass over 10^6 samples.
     """
     x = native_order(x)
-    return jax.device_put(x) if isinstance(x, np.ndarray) else jnp.asarray(x)
+    if isinstance(x, np.ndarray):
+        return jax.device_put(x, device)
+    x = jnp.asarray(x)
+    return x if device is None else jax.device_put(x, device)
 
 
 _ALIGNMENT = 64  # the CPU client aliases host buffers aligned to this

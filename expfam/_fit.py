@@ -40,7 +40,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from expfam import _shuffle, _stats
 from expfam._conditional import ConditionalModel, _same_model
-from expfam._dtypes import leaf_dtype, native_order, to_device
+from expfam._dtypes import leaf_dtype, to_device
 from expfam._family import ExponentialFamily, _all_finite, _overrides
 from expfam._natural_gradient import NaturalGradientState
 from expfam._tree import (
@@ -238,20 +238,40 @@ def load_state(path: str, family: Any = None) -> FitState:
 # --------------------------------------------------------------------------- #
 
 
+def _moment_totals(
+    family: ExponentialFamily, xs: jax.Array, weights: jax.Array | None
+) -> tuple[tuple[PyTree, jax.Array], jax.Array]:
+    """((Σ w u, Σ w log h), Σ w) of a batch."""
+    total, count = _stats.weighted_sums(family, xs, weights)
+    if not _overrides(family, "log_base_measure"):
+        return (total, jnp.zeros((), leaf_dtype(total))), count
+    log_h = jax.vmap(family.log_base_measure)(xs)
+    if weights is not None:
+        w = weights.astype(log_h.dtype)
+        log_h = jnp.where(w != 0, w * log_h, 0)
+    return (total, jnp.sum(log_h)), count
+
+
 def _batch_moments(
     family: ExponentialFamily, xs: jax.Array, weights: jax.Array | None
 ) -> tuple[PyTree, jax.Array]:
     """(ū, mean log h) of one minibatch: all that the mean NLL
     L(η) = A(η) − ⟨η, ū⟩ − mean log h needs of the data."""
-    total, count = _stats.weighted_sums(family, xs, weights)
-    u_bar = jax.tree_util.tree_map(lambda t: t / count, total)
-    if not _overrides(family, "log_base_measure"):
-        return u_bar, jnp.zeros((), leaf_dtype(u_bar))
-    log_h = jax.vmap(family.log_base_measure)(xs)
-    if weights is None:
-        return u_bar, jnp.mean(log_h)
-    w = weights.astype(log_h.dtype)
-    return u_bar, jnp.sum(jnp.where(w != 0, w * log_h, 0)) / jnp.sum(w)
+    totals, count = _moment_totals(family, xs, weights)
+    return jax.tree_util.tree_map(lambda t: t / count, totals)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _chunk_moment_totals(
+    family: ExponentialFamily,
+    xs: jax.Array,
+    weights: jax.Array | None,
+    center: None,
+) -> tuple[tuple[PyTree, jax.Array], jax.Array]:
+    """``_moment_totals`` as ``_stats.chunked_average`` calls its ``sums``
+    (full-batch summaries are not centred)."""
+    del center
+    return _moment_totals(family, xs, weights)
 
 
 def _objective_at(
@@ -731,40 +751,23 @@ def _row_index_source(plan: _EpochPlan, chunk: int, steps: int) -> Callable[[], 
     return produce
 
 
-@functools.partial(jax.jit, static_argnums=0)
-def _weighted_moments(
-    family: ExponentialFamily, xs: jax.Array, weights: jax.Array
-) -> tuple[PyTree, jax.Array]:
-    return _batch_moments(family, xs, weights)
-
-
 def _host_summary(family: ExponentialFamily, data: np.ndarray, device: Any) -> Any:
     """(ū, mean log h) of a host array for full-batch steps: one streamed
-    pass in blocks of ``_stats.CHUNK_ROWS`` rows, each checked as the
-    minibatch blocks are (the last is padded with weight-0 rows, so one
-    compiled program reads them all). Full-batch steps then never hold the
-    data on the device, however large it is."""
+    pass (``_stats.chunked_average``, in blocks of ``_stats.CHUNK_ROWS`` rows,
+    each checked as the minibatch blocks are). Full-batch steps then never
+    hold the data on the device, however large it is."""
     n = data.shape[0]
     rows = min(n, _stats.CHUNK_ROWS)
-    totals = None
-    for start in range(0, n, rows):
-        values = np.asarray(data[start : start + rows])
-        count = len(values)
-        family._check("batch", f"data[{start}:{start + count}]", values)
-        weights = np.zeros(rows, np.dtype(jnp.result_type(float)))
-        weights[:count] = 1
-        if count < rows:
-            pad = np.repeat(values[:1], rows - count, axis=0)
-            values = np.concatenate([values, pad])
-        moments = _weighted_moments(
-            family,
-            jax.device_put(native_order(values), device),
-            jax.device_put(weights, device),
-        )
-        block = tree_scale(moments, count)
-        add = functools.partial(jax.tree_util.tree_map, jnp.add)
-        totals = block if totals is None else add(totals, block)
-    return jax.tree_util.tree_map(lambda t: t / n, totals)
+
+    def check(block: np.ndarray, weights: None, index: int) -> None:
+        start = index * rows
+        family._check("batch", f"data[{start}:{start + len(block)}]", block)
+
+    blocks = ((np.asarray(data[i : i + rows]), None) for i in range(0, n, rows))
+    summary, _ = _stats.chunked_average(
+        family, blocks, rows=rows, check=check, sums=_chunk_moment_totals, device=device
+    )
+    return summary
 
 
 def _host_block_source(

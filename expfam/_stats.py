@@ -691,6 +691,8 @@ def chunked_average(
     rows: int | None = None,
     check: Any = None,
     centered: bool = False,
+    sums: Callable = _chunk_sums,
+    device: Any = None,
 ) -> tuple[PyTree, jax.Array | None]:
     """(ū, None): the weighted average of u over a stream of (chunk, weights)
     pairs; with ``centered``, (ū_c, c): the average of the family's centred
@@ -701,6 +703,9 @@ def chunked_average(
     cast to the dtype the family computes in. ``rows`` fixes the padded chunk
     size (one compile); without it each chunk pads to a power of two. ``check``
     is called on every raw chunk first (the family's data validation).
+    ``sums(family, xs, weights, center)`` gives a chunk's (totals, Σ w), by
+    default those of u (:func:`weighted_sums`); the chunks go to ``device``
+    (by default JAX's).
     """
     total: list[np.ndarray] | None = None
     treedef = None
@@ -711,14 +716,15 @@ def chunked_average(
         if check is not None:
             check(chunk, weights, index)
         if centered and index == 0:
-            center = mle_center(family, to_device(chunk))
+            center = mle_center(family, to_device(chunk, device))
         size = rows if rows is not None else _next_power_of_two(chunk.shape[0])
         if weights is None and chunk.shape[0] == size:
-            sums, n = _chunk_sums(family, to_device(chunk), None, center)
+            totals, n = sums(family, to_device(chunk, device), None, center)
         else:
             xs, w = _padded(chunk, weights, size)
-            sums, n = _chunk_sums(family, to_device(xs), to_device(w), center)
-        leaves, treedef = jax.tree_util.tree_flatten(sums)
+            xs, w = to_device(xs, device), to_device(w, device)
+            totals, n = sums(family, xs, w, center)
+        leaves, treedef = jax.tree_util.tree_flatten(totals)
         dtype = leaves[0].dtype
         leaves64 = [np.asarray(leaf, dtype=np.float64) for leaf in leaves]
         total = (
