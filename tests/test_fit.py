@@ -153,6 +153,15 @@ def test_full_batch_steps_read_the_data_once(monkeypatch):
     np.testing.assert_allclose(result.natural, z, rtol=1e-6)
 
 
+def _gamma_memmap(tmp_path, *, seed, n):
+    """(data, path, memmap): n float32 gamma draws written to a file and
+    mapped back read-only."""
+    data = np.random.default_rng(seed).gamma(2.0, 0.5, size=n).astype(np.float32)
+    path = tmp_path / "gamma.f32"
+    data.tofile(path)
+    return data, path, np.memmap(path, dtype=np.float32, mode="r", shape=data.shape)
+
+
 def test_full_batch_over_a_memmap_streams_one_pass(tmp_path, monkeypatch):
     """A full-batch fit of a host array is summarized block by block (every
     block checked, the last one padded), never stacked per step: before, each
@@ -161,10 +170,7 @@ def test_full_batch_over_a_memmap_streams_one_pass(tmp_path, monkeypatch):
 
     monkeypatch.setattr(_stats, "CHUNK_ROWS", 1000)  # blocks: 3 × 1000 + 500
     gamma = ef.Gamma()
-    data = np.random.default_rng(4).gamma(2.0, 0.5, size=3500).astype(np.float32)
-    path = tmp_path / "gamma.f32"
-    data.tofile(path)
-    memmap = np.memmap(path, dtype=np.float32, mode="r", shape=data.shape)
+    data, path, memmap = _gamma_memmap(tmp_path, seed=4, n=3500)
     opt = ef.natural_gradient(gamma)
     result = ef.fit(gamma, memmap, optimizer=opt, batch_size=10_000, num_steps=30)
     tree_allclose(result.natural, gamma.mle(data), rtol=1e-4)
@@ -190,10 +196,7 @@ def test_full_batch_over_a_memmap_streams_one_pass(tmp_path, monkeypatch):
 
 def test_memmap_and_iterator_inputs(tmp_path):
     gamma = ef.Gamma()
-    data = np.random.default_rng(3).gamma(2.0, 0.5, size=8192).astype(np.float32)
-    path = tmp_path / "gamma.f32"
-    data.tofile(path)
-    memmap = np.memmap(path, dtype=np.float32, mode="r", shape=data.shape)
+    data, _, memmap = _gamma_memmap(tmp_path, seed=3, n=8192)
     opt = ef.natural_gradient(gamma)
     target = gamma.mle(data)
     from_memmap = ef.fit(gamma, memmap, optimizer=opt, batch_size=8192, num_steps=30)
