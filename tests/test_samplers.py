@@ -1,4 +1,4 @@
-"""Exactness of the Poisson, binomial and negative binomial samplers.
+"""Exactness of the Poisson, binomial, negative binomial and von Mises samplers.
 
 Each case draws once (one compiled sampler per family and dtype) and checks
 the mean and variance against scipy within stated standard errors and a
@@ -109,6 +109,19 @@ def test_negative_binomial(dtype, r, probs):
     # r = 1e8: nearly Poisson(1e8), where jax.random.poisson gave 1.19× the variance.
     x, actual = _draw(ef.NegativeBinomial(r=r), dtype, 3, probs=probs)
     _check_law(x, st.nbinom(r, actual["probs"]))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kappa", [0.0, 0.3, 2.0, 50.0, 1e4])
+def test_von_mises(dtype, kappa):
+    """The angles about the mode follow scipy's law (Kolmogorov-Smirnov), from
+    the uniform law (κ = 0) to a nearly normal one (κ = 1e4, spread 0.01)."""
+    x, actual = _draw(ef.VonMises(), dtype, 6, loc=1.0, concentration=kappa)
+    assert np.all(np.abs(x) <= np.pi)
+    d = np.angle(np.exp(1j * (x.astype(np.float64) - actual["loc"])))
+    k = actual["concentration"]
+    law = st.uniform(-np.pi, 2 * np.pi) if k == 0 else st.vonmises(k)
+    assert st.kstest(d, law.cdf).pvalue > P_MIN
 
 
 def test_same_key_same_draws_and_vmap():

@@ -241,17 +241,16 @@ def _von_mises_angle(key: Array, kappa: Array, shape: tuple[int, ...]) -> Array:
     offset = 0.5 * kappa_over_rho * gap  # κ(r − 1)
 
     def draw(key: Array) -> tuple[Array, Array]:
-        k1, k2, k3 = jax.random.split(key, 3)
+        k1, k2 = jax.random.split(key)
         u1 = jax.random.uniform(k1, shape, dtype)
         u2 = jax.random.uniform(k2, shape, dtype)
-        u3 = jax.random.uniform(k3, shape, dtype)
-        z = jnp.cos(math.pi * u1)
-        one_minus_z = 2 * jnp.sin(0.5 * math.pi * u1) ** 2
-        one_minus_f = gap * one_minus_z / (1 + rho * rho + 2 * rho * z)
+        # z = cos πU₁ = c² − s² and 1 − z = 2s², with (c, s) at πU₁/2.
+        c, s = cos_sin((0.5 * math.pi) * u1)
+        z = (c - s) * (c + s)
+        one_minus_f = gap * (2 * s * s) / (1 + rho * rho + 2 * rho * z)
         c = offset + kappa * one_minus_f
         accept = (c * (2 - c) > u2) | (jnp.log(c / u2) + 1 - c >= 0)
-        theta = 2 * jnp.arcsin(jnp.sqrt(jnp.clip(0.5 * one_minus_f, 0, 1)))
-        return jnp.where(u3 < 0.5, -theta, theta), accept
+        return one_minus_f, accept
 
     def cond(state: tuple[Array, Array, Array, Array]) -> Array:
         _, _, done, rounds = state
@@ -260,19 +259,25 @@ def _von_mises_angle(key: Array, kappa: Array, shape: tuple[int, ...]) -> Array:
     def body(
         state: tuple[Array, Array, Array, Array],
     ) -> tuple[Array, Array, Array, Array]:
-        key, theta, done, rounds = state
+        key, kept, done, rounds = state
         key, sub = jax.random.split(key)
         new, accept = draw(sub)
-        theta = jnp.where(done, theta, jnp.where(accept, new, theta))
-        return key, theta, done | accept, rounds + 1
+        kept = jnp.where(done, kept, jnp.where(accept, new, kept))
+        return key, kept, done | accept, rounds + 1
 
+    # The rounds carry 1 − f alone; the angle and its sign (drawn once: the
+    # law is symmetric) follow after the loop, so arcsin runs once per draw.
+    key, sign_key = jax.random.split(key)
     init = (
         key,
         jnp.full(shape, jnp.nan, dtype),
         jnp.zeros(shape, bool),
         jnp.asarray(0),
     )
-    return jax.lax.while_loop(cond, body, init)[1]
+    one_minus_f = jax.lax.while_loop(cond, body, init)[1]
+    theta = 2 * jnp.arcsin(jnp.sqrt(jnp.clip(0.5 * one_minus_f, 0, 1)))
+    negative = jax.random.uniform(sign_key, shape, dtype) < 0.5
+    return jnp.where(negative, -theta, theta)
 
 
 @final
