@@ -19,6 +19,7 @@ import pytest
 import scipy.stats as st
 
 import expfam as ef
+from expfam._families._circular import _fill_open
 
 NUM = 200_000
 # Standard errors allowed for the mean and the variance; the chi-square test's
@@ -122,6 +123,40 @@ def test_von_mises(dtype, kappa):
     k = actual["concentration"]
     law = st.uniform(-np.pi, 2 * np.pi) if k == 0 else st.vonmises(k)
     assert st.kstest(d, law.cdf).pvalue > P_MIN
+    if dtype == "float64":  # each accepted proposal fills one slot only
+        assert np.unique(x).size == x.size
+
+
+def test_von_mises_shapes_and_vmap():
+    """Accepted proposals fill any open slot, over the flattened draws: every
+    shape, empty ones included, and a vmap over κ keep each row's law."""
+    vm = ef.VonMises()
+    eta = vm.natural_from(loc=0.3, concentration=2.0)
+    for shape in [(), (0,), (3, 0), (1,), (2, 3)]:
+        assert vm.sample(jax.random.key(0), eta, shape).shape == shape
+    kappas = [0.1, 2.0, 100.0]
+    etas = jnp.stack([vm.natural_from(loc=0.3, concentration=k) for k in kappas])
+    x = jax.vmap(lambda e: vm.sample(jax.random.key(1), e, (20_000,)))(etas)
+    for row, kappa in zip(np.asarray(x, np.float64), kappas, strict=True):
+        d = np.angle(np.exp(1j * (row - 0.3)))
+        assert st.kstest(d, st.vonmises(kappa).cdf).pvalue > P_MIN
+
+
+@pytest.mark.parametrize(
+    ("done", "accept", "filled"),
+    [
+        ([1, 0, 1, 0, 0], [0, 1, 1, 0, 1], [-1, 11, -1, 12, 14]),  # enough
+        ([0, 0, 0, 1, 0], [0, 0, 1, 0, 0], [12, -1, -1, -1, -1]),  # too few
+        ([1, 1, 1, 1, 1], [1, 1, 1, 1, 1], [-1, -1, -1, -1, -1]),  # none open
+        ([0, 0, 0, 0, 0], [0, 0, 0, 0, 0], [-1, -1, -1, -1, -1]),  # none accepted
+    ],
+)
+def test_von_mises_rounds_fill_open_slots_in_order(done, accept, filled):
+    kept, new = -np.ones(5), np.arange(10.0, 15.0)
+    done, accept = np.array(done, bool), np.array(accept, bool)
+    got, now_done = _fill_open(jnp.asarray(kept), done, jnp.asarray(new), accept)
+    np.testing.assert_array_equal(got, filled)
+    np.testing.assert_array_equal(now_done, done | (np.array(filled) >= 10))
 
 
 def test_same_key_same_draws_and_vmap():
