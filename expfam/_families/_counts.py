@@ -25,6 +25,7 @@ from expfam import _domains as domains
 from expfam._dtypes import observation_like
 from expfam._families._common import as_float, is_integer
 from expfam._family import ExponentialFamily
+from expfam._gamma_draws import log_gamma
 from expfam._special import softplus, stirling_remainder, stirling_series
 from expfam._validation import describe_value, family_error, int_field, is_concrete
 
@@ -992,7 +993,7 @@ class _FailureCounts(_ScalarCount):
         # A Poisson count whose rate is gamma with shape r and scale (1 − p) / p.
         rate_key, count_key = jax.random.split(key)
         odds = 1.0 / jnp.expm1(-eta)
-        rate = jax.random.gamma(rate_key, self._r, shape, eta.dtype) * odds
+        rate = jnp.exp(log_gamma(rate_key, self._r, shape, eta.dtype)) * odds
         work = jnp.promote_types(eta.dtype, jnp.float32)  # half floats: float32
         return _poisson_counts(count_key, rate.astype(work)).astype(eta.dtype)
 

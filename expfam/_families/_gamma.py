@@ -27,6 +27,7 @@ from expfam._families._common import (
     within_positive,
 )
 from expfam._family import ExponentialFamily
+from expfam._gamma_draws import log_gamma
 from expfam._special import (
     EULER_GAMMA,
     gamma_entropy_part,
@@ -257,7 +258,7 @@ class Gamma(ExponentialFamily):
         return jnp.stack([shape - 1, -rate])
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
-        log_g = jax.random.loggamma(key, eta[0] + 1, shape, eta.dtype)
+        log_g = log_gamma(key, eta[0] + 1, shape, eta.dtype)
         return _positive_draws(log_g - jnp.log(-eta[1]))
 
     def _natural_from(self, shape: Array, rate: Array) -> Array:
@@ -326,7 +327,7 @@ class InverseGamma(ExponentialFamily):
         return jnp.stack([-shape - 1, -scale])
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
-        log_g = jax.random.loggamma(key, -eta[0] - 1, shape, eta.dtype)
+        log_g = log_gamma(key, -eta[0] - 1, shape, eta.dtype)
         return _positive_draws(jnp.log(-eta[1]) - log_g)
 
     def _natural_from(self, shape: Array, scale: Array) -> Array:
@@ -395,9 +396,7 @@ class ChiSquared(ExponentialFamily):
         return inverse_digamma(mu - _LOG_2, iterations=0) - 1
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
-        return _positive_draws(
-            _LOG_2 + jax.random.loggamma(key, eta + 1, shape, eta.dtype)
-        )
+        return _positive_draws(_LOG_2 + log_gamma(key, eta + 1, shape, eta.dtype))
 
     def _natural_from(self, df: Array) -> Array:
         return 0.5 * df - 1

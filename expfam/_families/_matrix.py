@@ -17,6 +17,7 @@ from expfam import _domains as domains
 from expfam._dtypes import observation_like
 from expfam._families._common import CENTER_ROWS, as_float, asymmetry_problem
 from expfam._family import ExponentialFamily
+from expfam._gamma_draws import log_gamma
 from expfam._linalg import einsum, matmul
 from expfam._special import (
     gamma_entropy_part,
@@ -465,7 +466,7 @@ class Wishart(ExponentialFamily):
         factor = _inverse_cholesky(-(e2 + e2.T)).T
         chi_key, normal_key = jax.random.split(key)
         half_dofs = (df - jnp.arange(d, dtype=dtype)) / 2
-        log_g = jax.random.loggamma(chi_key, half_dofs, (*shape, d), dtype)
+        log_g = log_gamma(chi_key, half_dofs, (*shape, d), dtype)
         diagonal = jnp.exp(0.5 * (log_g + _LOG_2))
         below = jnp.tril(jax.random.normal(normal_key, (*shape, d, d), dtype), -1)
         eye = jnp.eye(d, dtype=dtype).reshape((1,) * len(shape) + (d, d))

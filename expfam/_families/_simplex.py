@@ -21,6 +21,7 @@ from expfam import _domains as domains
 from expfam._dtypes import observation_like
 from expfam._families._common import as_float
 from expfam._family import ExponentialFamily
+from expfam._gamma_draws import log_gamma
 from expfam._newton import default_tolerance
 from expfam._special import (
     digamma_difference,
@@ -255,7 +256,7 @@ def _sample_log_simplex(
     key: Array, alpha: Array, shape: tuple[int, ...], dtype: jnp.dtype
 ) -> Array:
     """log x for x ~ Dirichlet(α): normalized log-gamma draws (no underflow)."""
-    log_g = jax.random.loggamma(key, alpha, (*shape, alpha.shape[-1]), dtype)
+    log_g = log_gamma(key, alpha, (*shape, alpha.shape[-1]), dtype)
     return log_g - logsumexp(log_g, axis=-1, keepdims=True)
 
 
