@@ -529,6 +529,30 @@ def test_normal_and_log_normal_log_prob_far_from_zero_in_float32(mean, variance)
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=atol)
 
 
+@pytest.mark.parametrize(
+    ("mean", "variance"), [(1e4, 1e-4), (3.0, 1e-6), (-50.0, 1e-6), (1e4, 1.0)]
+)
+def test_normal_log_prob_at_the_parameters_eta_carries(mean, variance):
+    """m = −½η₁/η₂ is rounded once: as η₁ s², rounded twice, float32
+    m = 1e4, s² = 1e-4 came out 1 ulp off (0.1 s), and log p at the mean
+    3.685913 for 3.686232. Against the float64 density at the m and s² that
+    the float32 η itself carries."""
+    normal = ef.Normal()
+    eta = normal.natural_from(mean=np.float32(mean), variance=np.float32(variance))
+    e1, e2 = np.asarray(eta, np.float64)
+    m, var = -0.5 * e1 / e2, -0.5 / e2
+    for z in [0.0, 0.5, -2.0]:
+        x = np.float32(m + z * math.sqrt(var))
+        want = stats.norm(m, math.sqrt(var)).logpdf(float(x))
+        got = float(normal.log_prob(eta, x))
+        # m's one rounding (eps |m| / 2) moves log p by |x − m| / s² per unit.
+        slack = float(np.finfo(np.float32).eps) * abs(m) / 2 * abs(float(x) - m) / var
+        assert (
+            abs(got - want)
+            <= 4 * float(np.finfo(np.float32).eps) * max(1.0, abs(want)) + 2 * slack
+        ), (z, got, want)
+
+
 @pytest.mark.parametrize("mean", [100.0, 1e4])
 def test_multivariate_normal_log_prob_far_from_zero_in_float32(mean):
     """⟨η, u⟩ − A subtracts terms of size ½ mᵀPm: float32 mean 1e4·1 gave

@@ -151,3 +151,31 @@ def test_float32_parameters_of_huge_means(mean):
     want = stats.invgauss(mean32 / shape32, scale=shape32).logpdf(mean32)
     got = float(ig.log_prob(eta, jnp.float32(mean)))
     assert abs(got - want) <= 8 * eps * abs(want), (got, want)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_scaled_exp1_under_vmap_at_every_scale(dtype):
+    """e^z E₁(z) (the entropy's term at z = 2λ/μ) against scipy, one value
+    per vmapped call: jax's exp1, vmapped over one float32 z ≤ ~3e-7, never
+    returned (the entropy of μ = 1e4, λ = 1e-3 hung), and is now given only
+    z ≥ 0.25, the series below."""
+    from scipy import special
+
+    from expfam._families._gaussian import _scaled_exp1
+
+    with jax.enable_x64(dtype == "float64"):
+        scaled = jax.jit(jax.vmap(_scaled_exp1))
+        for z in [1e-30, 2e-7, 1e-3, 0.1, 0.2499, 0.25, 0.2501, 1.0, 5.0, 5.1, 50.0]:
+            z_d = np.asarray(z, dtype)
+            got = float(scaled(jnp.asarray(z_d)[None])[0])
+            ref = math.exp(float(z_d)) * special.exp1(float(z_d))
+            # jax's float32 exp1, used from 0.25 to 5, is 10 eps off at z = 1.
+            ulps = 4 if z < 0.25 or dtype == "float64" else 16
+            assert abs(got / ref - 1) <= ulps * np.finfo(dtype).eps, z
+        eta = IG.natural_from(
+            mean=np.asarray(1e4, dtype), shape=np.asarray(1e-3, dtype)
+        )
+        batched = jax.jit(jax.vmap(IG.entropy))(eta[None])[0]
+        np.testing.assert_allclose(
+            batched, IG.entropy(eta), rtol=4 * np.finfo(dtype).eps
+        )

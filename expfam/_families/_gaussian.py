@@ -23,6 +23,7 @@ from expfam._families._common import (
 )
 from expfam._family import ExponentialFamily
 from expfam._linalg import einsum, matmul
+from expfam._special import EULER_GAMMA, horner
 from expfam._validation import int_field
 
 Array = jax.Array
@@ -56,9 +57,10 @@ def _normal_natural(mean: Array, variance: Array) -> Array:
 
 
 def _normal_params(eta: Array) -> tuple[Array, Array]:
-    """(m, s²) from η, batched over leading axes."""
-    variance = -0.5 / eta[..., 1]
-    return eta[..., 0] * variance, variance
+    """(m, s²) from η, batched over leading axes: m = −½η₁ / η₂ rounded
+    once (η₁ s² rounded twice: float32 m = 1e4, s² = 1e-4 came out 1 ulp
+    off, 0.1 s, which moved log N(m; m, s²) by 3e-4)."""
+    return -0.5 * eta[..., 0] / eta[..., 1], -0.5 / eta[..., 1]
 
 
 def _normal_kl(eta_p: Array, eta_q: Array) -> Array:
@@ -391,22 +393,33 @@ class LogNormal(_LocationMoments, ExponentialFamily):
         return {"loc": mean, "scale": jnp.sqrt(variance)}
 
 
-# e^z E1(z): the direct product for z ≤ _EXP1_SWITCH; beyond, the continued
+# e^z E1(z): below _EXP1_SERIES, E1's series −γ − log z + Σ (−1)^(k+1) z^k /
+# (k k!) to k = 12 (the next term below 1e-17 of E1 at 0.25); up to
+# _EXP1_SWITCH, the direct product with jax's exp1, whose own loop, vmapped,
+# ran forever at float32 z ≤ ~3e-7 (jax 0.10.2); beyond, the continued
 # fraction 1 / (z + 1 − 1² / (z + 3 − 2² / (z + 5 − …))) with _EXP1_TERMS
 # levels, evaluated bottom up (relative error < 1e-15 for z > 5).
+_EXP1_SERIES = 0.25
 _EXP1_SWITCH = 5.0
 _EXP1_TERMS = 30
+_EXP1_COEFFICIENTS = tuple(
+    (-1) ** k / ((k + 1) * math.factorial(k + 1)) for k in range(12)
+)
 
 
 def _scaled_exp1(z: Array) -> Array:
     """e^z E₁(z) for z > 0, without the overflow of e^z or underflow of E₁(z)."""
-    small = jnp.minimum(z, _EXP1_SWITCH)
-    direct = jnp.exp(small) * exp1(small)
+    tiny = jnp.minimum(z, _EXP1_SERIES)
+    series = -EULER_GAMMA - jnp.log(tiny) + tiny * horner(_EXP1_COEFFICIENTS, tiny)
+    # exp1 never sees the z the series covers, even in the branch not taken.
+    middle = jnp.clip(z, _EXP1_SERIES, _EXP1_SWITCH)
+    direct = jnp.exp(middle) * exp1(middle)
     big = jnp.maximum(z, _EXP1_SWITCH)
     f = big + (2 * _EXP1_TERMS + 1)
     for k in range(_EXP1_TERMS, 0, -1):
         f = big + (2 * k - 1) - (k * k) / f
-    return jnp.where(z <= _EXP1_SWITCH, direct, 1 / f)
+    scaled = jnp.where(z < _EXP1_SERIES, jnp.exp(tiny) * series, direct)
+    return jnp.where(z <= _EXP1_SWITCH, scaled, 1 / f)
 
 
 def _inverse_gaussian_centered_statistics(c: Array) -> Callable[[Array], Array]:
