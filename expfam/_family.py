@@ -119,9 +119,13 @@ def _wrap(fn: Callable, canonical: Callable | None = None) -> Callable:
             arguments[shape_name] = shape
         concrete = is_concrete([arguments[n] for n in checks if n in arguments])
         if concrete:
-            for name, kind in checks.items():
-                if name in arguments:
-                    arguments[name] = self._check(kind, name, arguments[name])
+            # Concrete values closed over inside an outer jit are checked
+            # while tracing: the checks' own jitted programs would be staged
+            # into the outer trace, and their verdict a tracer.
+            with jax.ensure_compile_time_eval():
+                for name, kind in checks.items():
+                    if name in arguments:
+                        arguments[name] = self._check(kind, name, arguments[name])
         out = compiled(**arguments)  # the family is hashable (checked above)
         if result and concrete and is_concrete(out):
             self._check_result(result, fn.__name__, arguments, out)
@@ -624,12 +628,15 @@ class ExponentialFamily(abc.ABC):
                 f"natural_from: {'; '.join(parts)} (expected: {', '.join(names)})",
             )
         values = {k: as_float(v) for k, v in params.items()}
-        if is_concrete(values):
+        if not is_concrete(values):
+            return _conversion(self, "_natural_from", **values)
+        with jax.ensure_compile_time_eval():  # as in _wrap: closed over in jit
             problem = self._conventional_problem(**values)
             if problem is not None:
                 raise family_error(self, f"natural_from: {problem}")
-        eta = _conversion(self, "_natural_from", **values)
-        if is_concrete(values) and not bool(self._contains(eta, batched=True)):
+            eta = _conversion(self, "_natural_from", **values)
+            inside = bool(self._contains(eta, batched=True))
+        if not inside:
             dtype = leaf_dtype(eta)
             rounded = dtype != np.float64 and self._inside_in_float64(params)
             hint = (
@@ -665,7 +672,9 @@ class ExponentialFamily(abc.ABC):
         if is_concrete(eta):
             eta = self._sequence_as_natural(eta)
             eta = jax.tree_util.tree_map(as_float, eta)
-            if not bool(self._contains(eta, batched=True)):
+            with jax.ensure_compile_time_eval():  # as in _wrap: closed over in jit
+                inside = bool(self._contains(eta, batched=True))
+            if not inside:
                 raise family_error(
                     self,
                     f"params_from: eta={describe_value(eta)} is not a natural "

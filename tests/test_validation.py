@@ -99,6 +99,40 @@ def test_traced_values_are_not_checked():
     assert np.isnan(out)
 
 
+def test_concrete_values_closed_over_in_jit_are_checked_and_work():
+    """η and x closed over by a jitted function are concrete: the checks ran
+    their own jitted programs, which the outer trace staged, and turned the
+    verdict (a tracer) into a bool: TracerBoolConversionError for every
+    method, even on good values. They are now checked while tracing."""
+    normal, mvn = ef.Normal(), ef.MultivariateNormal(2)
+    eta = normal.natural_from(mean=1.0, variance=4.0)
+    eta_m = mvn.natural_from(mean=jnp.zeros(2), covariance=jnp.eye(2))
+    key = jax.random.key(0)
+    one, four, minus_one = (jnp.float32(v) for v in (1.0, 4.0, -1.0))
+    calls = {
+        "sample": lambda: normal.sample(key, eta, (3,)),
+        "log_prob": lambda: normal.log_prob(eta, 1.0),
+        "entropy": lambda: normal.entropy(eta),
+        "mean_parameters": lambda: normal.mean_parameters(eta),
+        "kl_divergence": lambda: normal.kl_divergence(eta, eta),
+        "mvn log_prob": lambda: mvn.log_prob(eta_m, jnp.ones(2)),
+        "params_from": lambda: normal.params_from(eta)["variance"],
+        "natural_from": lambda: normal.natural_from(mean=one, variance=four),
+    }
+    for name, call in calls.items():
+        np.testing.assert_allclose(jax.jit(call)(), call(), rtol=1e-6, err_msg=name)
+    bad = jnp.array([1.0, 1.0])  # η₂ > 0
+    with pytest.raises(ValueError, match="Normal"):
+        jax.jit(lambda: normal.log_prob(bad, 1.0))()
+    with pytest.raises(ValueError, match="params_from"):
+        jax.jit(lambda: normal.params_from(bad))()
+    with pytest.raises(ValueError, match="outside the family's parameter domain"):
+        jax.jit(lambda: normal.natural_from(mean=one, variance=minus_one))()
+    gamma_eta = jnp.array([1.0, -1.0])
+    with pytest.raises(ValueError, match="support"):
+        jax.jit(lambda: ef.Gamma().log_prob(gamma_eta, -1.0))()
+
+
 def test_data_that_are_not_real_numbers_are_named():
     """Complex data (which a cast would silently make real), strings, objects
     (a None among the numbers) and ragged lists: a ValueError naming the
