@@ -26,6 +26,7 @@ from expfam._dtypes import observation_like
 from expfam._families._common import as_float, is_integer
 from expfam._family import ExponentialFamily
 from expfam._gamma_draws import log_gamma
+from expfam._rejection import sample_by_rejection
 from expfam._special import softplus, stirling_remainder, stirling_series
 from expfam._validation import describe_value, family_error, int_field, is_concrete
 
@@ -133,8 +134,9 @@ class Poisson(_ScalarCount):
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         work = jnp.promote_types(eta.dtype, jnp.float32)  # half floats: float32
-        rate = jnp.broadcast_to(jnp.exp(eta.astype(work)), shape)
-        return _poisson_counts(key, rate).astype(eta.dtype)
+        # One law for every draw: rejection rounds refill open draws.
+        rate = jnp.exp(eta.astype(work))
+        return _poisson_counts(key, rate, shape).astype(eta.dtype)
 
     def _natural_from(self, rate: Array) -> Array:
         return jnp.log(rate)
@@ -443,19 +445,36 @@ def _search(
 
 def _rejection(
     key: Array,
-    propose: Callable[[Array], tuple[Array, Array]],
+    propose: Callable[[Array, tuple[int, ...]], tuple[Array, Array]],
     todo: Array,
     dtype: jnp.dtype,
+    shape: tuple[int, ...] | None,
 ) -> Array:
     """Counts from a rejection sampler, proposing afresh until all are accepted.
 
-    ``propose(key)`` returns proposals and whether each is accepted; round i
-    draws with ``fold_in(key, i)``. Counts outside ``todo`` are 0.
+    ``propose(key, shape)`` returns proposals of ``shape`` and whether each is
+    accepted. With per-count laws (``shape`` None: the parameters have
+    ``todo``'s shape), each count keeps its own proposals, round i drawing
+    with ``fold_in(key, i)``; counts outside ``todo`` are 0. With one law for
+    all counts of ``shape`` (scalar parameters and ``todo``), the accepted
+    proposals of each round after the first fill the counts still open
+    (:func:`sample_by_rejection`; at least ~3/4 of proposals are accepted, so
+    a third of a batch refills them).
     """
+    if shape is not None:
+        size = math.prod(shape)
+
+        def one_law() -> Array:
+            counts = sample_by_rejection(
+                key, lambda k, n: propose(k, (n,)), size, size // 3 + 1
+            )
+            return counts.reshape(shape).astype(dtype)
+
+        return lax.cond(todo, one_law, lambda: jnp.zeros(shape, dtype))
 
     def step(state: tuple[Array, Array, Array]) -> tuple[Array, Array, Array]:
         i, counts, done = state
-        k, accept = propose(jax.random.fold_in(key, i))
+        k, accept = propose(jax.random.fold_in(key, i), todo.shape)
         accept = accept & ~done
         return i + 1, jnp.where(accept, k, counts), done | accept
 
@@ -464,27 +483,37 @@ def _rejection(
     return counts
 
 
-def _uniform_pair(key: Array, like: Array) -> tuple[Array, Array]:
-    """U ~ U(−½, ½) and V ~ U(0, 1), independent, of ``like``'s shape and dtype."""
-    u, v = jax.random.uniform(key, (2, *like.shape), like.dtype)
+def _uniform_pair(
+    key: Array, shape: tuple[int, ...], dtype: jnp.dtype
+) -> tuple[Array, Array]:
+    """U ~ U(−½, ½) and V ~ U(0, 1), independent, of ``shape`` and ``dtype``."""
+    u, v = jax.random.uniform(key, (2, *shape), dtype)
     return u - 0.5, v
 
 
 def _transformed_proposal(
-    key: Array, a: Array, b: Array, frac: Array, shift: float, log_alpha: Array
+    key: Array,
+    shape: tuple[int, ...],
+    a: Array,
+    b: Array,
+    frac: Array,
+    shift: float,
+    log_alpha: Array,
 ) -> tuple[Array, Array, Array]:
     """Hörmann's transformed-rejection proposal, shared by PTRS and BTRS:
     (step, u_s, log hat) with step = ⌊(2a/u_s + b) U + frac + shift⌋ the
     offset from the mean's floor, u_s = ½ − |U|, and
     log hat = log V + log α − log(a/u_s² + b)."""
-    u, v = _uniform_pair(key, frac)
+    u, v = _uniform_pair(key, shape, frac.dtype)
     u_s = 0.5 - jnp.abs(u)
     step = jnp.floor((2 * a / u_s + b) * u + frac + shift)
     log_hat = jnp.log(v) + log_alpha - jnp.log(a / (u_s * u_s) + b)
     return step, u_s, log_hat
 
 
-def _poisson_rejection(key: Array, rate: Array, todo: Array) -> Array:
+def _poisson_rejection(
+    key: Array, rate: Array, todo: Array, shape: tuple[int, ...] | None
+) -> Array:
     """Poisson(λ) counts for λ ≥ 10 (where ``todo``; 0 elsewhere) by PTRS.
 
     Hörmann's transformed rejection: with U ~ U(−½, ½), V ~ U(0, 1) and
@@ -506,17 +535,22 @@ def _poisson_rejection(key: Array, rate: Array, todo: Array) -> Array:
     a = -0.059 + 0.02483 * b
     log_alpha = jnp.log(_HAT_MARGIN * (1.1239 + 1.1328 / (b - 3.4)))
 
-    def propose(key: Array) -> tuple[Array, Array]:
-        step, u_s, log_hat = _transformed_proposal(key, a, b, frac, 0.43, log_alpha)
+    def propose(key: Array, shape: tuple[int, ...]) -> tuple[Array, Array]:
+        step, u_s, log_hat = _transformed_proposal(
+            key, shape, a, b, frac, 0.43, log_alpha
+        )
         k = base + step  # step = k − ⌊λ⌋
         under = log_hat <= _poisson_log_prob(k, step - frac, rate)
         return k, (u_s > 0) & (k >= 0) & under
 
-    return _rejection(key, propose, todo, rate.dtype)
+    return _rejection(key, propose, todo, rate.dtype, shape)
 
 
-def _poisson_counts(key: Array, rate: Array) -> Array:
-    """One Poisson(λ) draw per entry of ``rate`` (float32 or float64).
+def _poisson_counts(
+    key: Array, rate: Array, shape: tuple[int, ...] | None = None
+) -> Array:
+    """One Poisson(λ) draw per entry of ``rate`` (float32 or float64), or,
+    with ``shape``, draws of that shape from the one law of a scalar λ.
 
     Inversion below λ = 10, PTRS from there on; a non-finite rate is returned
     as it is (∞ or NaN).
@@ -524,19 +558,29 @@ def _poisson_counts(key: Array, rate: Array) -> Array:
     search_key, rejection_key = jax.random.split(key)
     small = rate < _REJECTION_MIN_MEAN
     large = (rate >= _REJECTION_MIN_MEAN) & jnp.isfinite(rate)
+    out_shape = rate.shape if shape is None else shape
 
     def search() -> Array:
-        lam = jnp.where(small, rate, 0.0)
-        u = jax.random.uniform(search_key, rate.shape, rate.dtype)
-        return _search(u, jnp.exp(-lam), lambda k: lam / (k + 1), small, math.inf)
+        lam = jnp.broadcast_to(jnp.where(small, rate, 0.0), out_shape)
+        u = jax.random.uniform(search_key, out_shape, rate.dtype)
+        todo = jnp.broadcast_to(small, out_shape)
+        return _search(u, jnp.exp(-lam), lambda k: lam / (k + 1), todo, math.inf)
 
     # The search draws its uniforms up front: skip it when no rate needs it.
-    by_search = lax.cond(jnp.any(small), search, lambda: jnp.zeros_like(rate))
-    by_rejection = _poisson_rejection(rejection_key, rate, large)
+    zeros = jnp.zeros(out_shape, rate.dtype)
+    by_search = lax.cond(jnp.any(small), search, lambda: zeros)
+    by_rejection = _poisson_rejection(rejection_key, rate, large, shape)
     return jnp.where(small, by_search, jnp.where(large, by_rejection, rate))
 
 
-def _binomial_rejection(key: Array, n: int, p: Array, q: Array, todo: Array) -> Array:
+def _binomial_rejection(
+    key: Array,
+    n: int,
+    p: Array,
+    q: Array,
+    todo: Array,
+    shape: tuple[int, ...] | None,
+) -> Array:
     """Binomial(n, p) counts for p ≤ ½ and np ≥ 10 (where ``todo``) by BTRS.
 
     Hörmann's transformed rejection, as in PTRS: the proposal
@@ -561,18 +605,24 @@ def _binomial_rejection(key: Array, n: int, p: Array, q: Array, todo: Array) -> 
     mode_step = jnp.floor(frac + p)  # m − ⌊np⌋
     log_mode = _binomial_log_prob(base + mode_step, mode_step - frac, n, mean, mean_q)
 
-    def propose(key: Array) -> tuple[Array, Array]:
-        step, u_s, log_hat = _transformed_proposal(key, a, b, frac, 0.5, log_alpha)
+    def propose(key: Array, shape: tuple[int, ...]) -> tuple[Array, Array]:
+        step, u_s, log_hat = _transformed_proposal(
+            key, shape, a, b, frac, 0.5, log_alpha
+        )
         k = base + step  # step = k − ⌊np⌋
         log_ratio = _binomial_log_prob(k, step - frac, n, mean, mean_q) - log_mode
         inside = (u_s > 0) & (k >= 0) & (k <= n)
         return k, inside & (log_hat <= log_ratio)
 
-    return _rejection(key, propose, todo, mean.dtype)
+    return _rejection(key, propose, todo, mean.dtype, shape)
 
 
-def _binomial_counts(key: Array, n: int, eta: Array) -> Array:
-    """One Binomial(n, σ(η)) draw per entry of ``eta`` (float32 or float64), n ≥ 2.
+def _binomial_counts(
+    key: Array, n: int, eta: Array, shape: tuple[int, ...] | None = None
+) -> Array:
+    """One Binomial(n, σ(η)) draw per entry of ``eta`` (float32 or float64),
+    n ≥ 2, or, with ``shape``, draws of that shape from the one law of a
+    scalar η.
 
     Draws x ~ Binomial(n, p) with p = σ(−|η|) ≤ ½ (exact in the logit) and
     returns n − x where η > 0. Inversion for np < 10, with P(0) = qⁿ and
@@ -583,19 +633,23 @@ def _binomial_counts(key: Array, n: int, eta: Array) -> Array:
     mean = n * p
     small = mean < _REJECTION_MIN_MEAN
     large = mean >= _REJECTION_MIN_MEAN  # neither when η is NaN
+    out_shape = eta.shape if shape is None else shape
 
     def search() -> Array:
-        odds = jnp.exp(-jnp.abs(eta))  # p / q
+        odds = jnp.broadcast_to(jnp.exp(-jnp.abs(eta)), out_shape)  # p / q
         first = jnp.exp(-n * softplus(-jnp.abs(eta)))  # qⁿ
-        u = jax.random.uniform(search_key, eta.shape, eta.dtype)
-        return _search(u, first, lambda k: (n - k) / (k + 1) * odds, small, n)
+        first = jnp.broadcast_to(first, out_shape)
+        u = jax.random.uniform(search_key, out_shape, eta.dtype)
+        todo = jnp.broadcast_to(small, out_shape)
+        return _search(u, first, lambda k: (n - k) / (k + 1) * odds, todo, n)
 
-    by_search = lax.cond(jnp.any(small), search, lambda: jnp.zeros_like(eta))
+    zeros = jnp.zeros(out_shape, eta.dtype)
+    by_search = lax.cond(jnp.any(small), search, lambda: zeros)
     if n >= 2 * _REJECTION_MIN_MEAN:
         q = jax.nn.sigmoid(jnp.abs(eta))
-        by_rejection = _binomial_rejection(rejection_key, n, p, q, large)
+        by_rejection = _binomial_rejection(rejection_key, n, p, q, large, shape)
     else:  # np ≤ n / 2 < 10: never needed
-        by_rejection = jnp.zeros_like(eta)
+        by_rejection = zeros
     x = jnp.where(small, by_search, jnp.where(large, by_rejection, mean))
     return jnp.where(eta > 0, n - x, x)
 
@@ -691,8 +745,9 @@ class _LogitCounts(_ScalarCount):
             p = jax.nn.sigmoid(eta)
             return jax.random.bernoulli(key, p, shape).astype(eta.dtype)
         work = jnp.promote_types(eta.dtype, jnp.float32)  # half floats: float32
-        logits = jnp.broadcast_to(eta.astype(work), shape)
-        return _binomial_counts(key, self._n, logits).astype(eta.dtype)
+        # One law for every draw: rejection rounds refill open draws.
+        counts = _binomial_counts(key, self._n, eta.astype(work), shape)
+        return counts.astype(eta.dtype)
 
     def _natural_from(self, probs: Array) -> Array:
         return jnp.log(probs) - jnp.log1p(-probs)
