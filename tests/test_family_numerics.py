@@ -529,6 +529,74 @@ def test_normal_and_log_normal_log_prob_far_from_zero_in_float32(mean, variance)
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=atol)
 
 
+def _gamma_kl_float64(kp, bp, kq, bq):
+    """The textbook closed form in float64: its cancellation, ~1e-16 of
+    log Γ(k) ~ k log k, is far below float32's rounding at these shapes."""
+    return (
+        (kp - kq) * special.digamma(kp)
+        - special.gammaln(kp)
+        + special.gammaln(kq)
+        + kq * (math.log(bp) - math.log(bq))
+        + kp * (bq - bp) / bp
+    )
+
+
+@pytest.mark.parametrize(
+    ("p", "q", "rtol"),
+    [
+        ((1e6, 1e3), (1e9, 1e6), 1e-5),  # float32 gave 2560 for 496.05
+        ((1e6, 1.0), (1e3, 1e-3), 1e-5),  # 2.583 for 2.9545
+        ((1e3, 1e3), (1001.0, 1001.0), 1e-3),  # 5.0e-4 for 2.499e-7
+        ((2.0, 1.0), (3.0, 0.5), 1e-6),
+        ((1e-3, 1.0), (1.0, 1.0), 1e-6),
+    ],
+)
+def test_gamma_and_inverse_gamma_kl_without_cancellation(p, q, rtol):
+    """The Bregman form of A subtracts terms of size k log k, and the
+    Fisher quadrature misses curvature spanning decades: far apart (shapes
+    1e6 and 1e9) or close (1e3 and 1001) float32 gammas were 4× to 2000× off.
+    The closed form in φ and Stirling's remainder has no such terms. The
+    inverse gamma's KL is the gamma's of 1/x (rate = its scale)."""
+    gamma, inverse = ef.Gamma(), ef.InverseGamma()
+    f32 = np.float32
+    e = [gamma.natural_from(shape=f32(k), rate=f32(b)) for k, b in (p, q)]
+    # At the parameters the float32 η carry (shape 1e-3 is k − 1 = −0.999).
+    k_p, k_q = (float(x[0]) + 1 for x in e)
+    want = _gamma_kl_float64(k_p, -float(e[0][1]), k_q, -float(e[1][1]))
+    np.testing.assert_allclose(gamma.kl_divergence(*e), want, rtol=rtol)
+    e = [inverse.natural_from(shape=f32(k), scale=f32(b)) for k, b in (p, q)]
+    k_p, k_q = (-float(x[0]) - 1 for x in e)  # η₀ = −α − 1
+    want = _gamma_kl_float64(k_p, -float(e[0][1]), k_q, -float(e[1][1]))
+    np.testing.assert_allclose(inverse.kl_divergence(*e), want, rtol=rtol)
+
+
+def test_float64_gamma_kl_of_close_concentrated_laws():
+    """Shapes 1e5 and 1.001e5 with rates in proportion: the float64 KL was
+    1e-3 off (2.49625e-7 for 2.49834e-7). Against ∫₀¹ (1 − t) δᵀ F δ dt by
+    32-point Gauss–Legendre in float64, with the gamma's Fisher information
+    F = [[ψ′(k), 1/β], [1/β, k/β²]] from scipy (smooth along this short
+    segment)."""
+    gamma = ef.Gamma()
+    with jax.enable_x64(True):
+        p = gamma.natural_from(shape=1e5, rate=1e6)
+        q = gamma.natural_from(shape=1.001e5, rate=1.001e6)
+        got = float(gamma.kl_divergence(p, q))
+    p, q = np.asarray(p), np.asarray(q)
+    x, w = np.polynomial.legendre.leggauss(32)
+    t = (x + 1) / 2
+    d = q - p
+    total = 0.0
+    for t_i, w_i in zip(t, w / 2 * (1 - t), strict=True):
+        k, beta = p[0] + 1 + t_i * d[0], -(p[1] + t_i * d[1])
+        curvature = (
+            special.polygamma(1, k) * d[0] ** 2
+            + 2 * d[0] * d[1] / beta
+            + k * d[1] ** 2 / beta**2
+        )
+        total += w_i * curvature
+    np.testing.assert_allclose(got, total, rtol=1e-7)
+
+
 @pytest.mark.parametrize(
     ("mean", "variance"), [(1e4, 1e-4), (3.0, 1e-6), (-50.0, 1e-6), (1e4, 1.0)]
 )
