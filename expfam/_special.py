@@ -30,6 +30,7 @@ __all__ = [
     "horner",
     "inverse_digamma",
     "log1p_deficit",
+    "log_gamma_gap",
     "log_minus_digamma",
     "positive_power",
     "sigmoid",
@@ -231,6 +232,33 @@ def log1p_deficit(d: Array, log1p_d: Array | None = None) -> Array:
     df = jnp.where(near, 1.0, d)
     far = df - (jnp.log1p(df) if log1p_d is None else log1p_d)
     return jnp.where(near, series, far)
+
+
+def log_gamma_gap(p: Array, q: Array) -> tuple[Array, Array]:
+    """The Bregman divergence of log Γ less its leading term, and the size of
+    its terms (for an error estimate of eps times it).
+
+    With Stirling's form log Γ(x) = (x − ½) log x − x + ½ log 2π + δ(x),
+
+        log Γ(q) − log Γ(p) − (q − p) ψ(p)
+            = q φ(p/q − 1) + ½ φ(q/p − 1) + δ(q) − δ(p) − (q − p) δ′(p),
+
+    φ(y) = y − log1p(y) ≥ 0 (:func:`log1p_deficit`). This returns the terms
+    after the first, whose sum is O(log(q/p)) rather than O(q log q); the
+    callers combine q φ(p/q − 1) with terms of their own (the gamma's rate
+    terms, the Dirichlet's total) before it cancels. δ′(p) is the derivative
+    of :func:`stirling_remainder`'s own series (sums of terms of one sign):
+    as 1/(2p) − (log p − ψ(p)) it cancelled, 11 ulps at p = 2, which put
+    KL(Gamma(2, 1) ‖ Gamma(5, 3)) 75 ulps off.
+    """
+    ds = (q - p) / p
+    spread = 0.5 * log1p_deficit(ds, jnp.log(q) - jnp.log(p))
+    remainder_p, slope = jax.jvp(stirling_remainder, (p,), (jnp.ones_like(p),))
+    remainder_q = stirling_remainder(q)
+    step = (q - p) * slope
+    value = spread + (remainder_q - remainder_p - step)
+    size = spread + jnp.abs(remainder_q) + jnp.abs(remainder_p) + jnp.abs(step)
+    return value, size
 
 
 # The coefficients B₂ₙ / (2n (2n − 1)) of Stirling's series, to B₁₆.

@@ -570,6 +570,35 @@ def test_gamma_and_inverse_gamma_kl_without_cancellation(p, q, rtol):
     np.testing.assert_allclose(inverse.kl_divergence(*e), want, rtol=rtol)
 
 
+@pytest.mark.parametrize(
+    ("alpha_p", "alpha_q", "rtol"),
+    [
+        ((1e6, 1e6), (1e9, 1e9), 1e-5),  # float32 gave 384 for 496.05
+        ((1e6, 1e6), (1e3, 1e3), 1e-5),  # 3.0 for 2.9545
+        ((1e3, 2e3), (1001.0, 2002.0), 1e-3),
+        ((1e5, 2e5, 3e5), (1e8, 2e8, 3e8), 1e-5),
+        ((0.5, 0.5), (3.0, 0.2), 1e-5),
+    ],
+)
+def test_beta_and_dirichlet_kl_without_cancellation(alpha_p, alpha_q, rtol):
+    """log B(α) has terms of size α₀ log α₀: the Bregman form of far-apart
+    float32 betas was 23 % off. The closed form is a Jensen gap of φ plus
+    terms of size log(α_q/α_p). Against the float64 textbook form at the
+    parameters the float32 η carry."""
+    family = ef.Beta() if len(alpha_p) == 2 else ef.Dirichlet(len(alpha_p))
+    e_p, e_q = (np.asarray(a, np.float32) - np.float32(1) for a in (alpha_p, alpha_q))
+    a_p, a_q = (e.astype(np.float64) + 1 for e in (e_p, e_q))
+    want = (
+        special.gammaln(a_q).sum()
+        - special.gammaln(a_q.sum())
+        - special.gammaln(a_p).sum()
+        + special.gammaln(a_p.sum())
+        + np.sum((a_p - a_q) * (special.digamma(a_p) - special.digamma(a_p.sum())))
+    )
+    got = family.kl_divergence(jnp.asarray(e_p), jnp.asarray(e_q))
+    np.testing.assert_allclose(got, want, rtol=rtol)
+
+
 def test_float64_gamma_kl_of_close_concentrated_laws():
     """Shapes 1e5 and 1.001e5 with rates in proportion: the float64 KL was
     1e-3 off (2.49625e-7 for 2.49834e-7). Against ∫₀¹ (1 − t) δᵀ F δ dt by
