@@ -60,6 +60,7 @@ def log_gamma(
 def _log_gamma(key: Array, a: Array, lead: tuple[int, ...]) -> Array:
     size = math.prod(lead)
     columns = a.reshape(1, -1)  # one law per column of the draws
+    columns = jnp.where(columns > 0, columns, jnp.nan)  # a ≤ 0 is no law
     boost = columns < 1
     d = jnp.where(boost, columns + 1, columns) - 1 / 3
     c = lax.rsqrt(9 * d)
@@ -75,7 +76,8 @@ def _log_gamma(key: Array, a: Array, lead: tuple[int, ...]) -> Array:
         excess = w * (3 + w * (3 + w))  # v − 1
         accept = inside & (log_u < 0.5 * z * z - d * log1p_deficit(excess, log_v))
         values = log_d + log_v
-        return values, accept | jnp.isnan(values)  # a NaN a ends the rounds
+        # A NaN or infinite a gives NaN or ∞ at once, and ends the rounds.
+        return values, accept | ~jnp.isfinite(values)
 
     # At least 95 % accepted: an eighth of a batch refills the rest.
     draw_key, boost_key = jax.random.split(key)

@@ -161,6 +161,19 @@ def _gamma_sampler(dtype: str):
     return jax.jit(_log_gamma_draws)
 
 
+def test_gamma_draws_outside_the_domain_are_nan_or_inf():
+    """Under jit a shape is unchecked: a ≤ 0 or NaN gives NaN draws (a ≤ 0
+    gave finite numbers), a = ∞ gives ∞ at once (it was refused in every
+    round up to the limit, then NaN)."""
+    a = jnp.array([-1.0, 0.0, jnp.nan, jnp.inf, 2.0], jnp.float32)
+    log_g = np.asarray(
+        jax.jit(lambda a: log_gamma(jax.random.key(9), a, (4, 5), a.dtype))(a)
+    )
+    assert np.all(np.isnan(log_g[:, :3]))
+    assert np.all(log_g[:, 3] == np.inf)
+    assert np.all(np.isfinite(log_g[:, 4]))
+
+
 def test_gamma_columns_are_their_own_laws():
     """A vector a gives one law per trailing column (the Dirichlet's)."""
     a = jnp.array([0.5, 2.0, 30.0], jnp.float32)
