@@ -13,6 +13,9 @@ and its accepted proposals fill the open slots in order (:func:`fill_open`):
 with ``refill`` sized to the expected rejections, one more round usually
 finishes. Each column of the draws (the trailing axes) may have its own law;
 slots are filled from proposals of the same column.
+
+Draws whose laws differ one by one (the negative binomial's gamma-mixed
+Poisson rates) must keep their own proposals: :func:`sample_each_by_rejection`.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from jax import lax
 
 Array = jax.Array
 
-__all__ = ["fill_open", "sample_by_rejection"]
+__all__ = ["fill_open", "sample_by_rejection", "sample_each_by_rejection"]
 
 # The loop stops after this many rounds even if some draws never accepted a
 # proposal (they are NaN): at the samplers' acceptance rates (above 0.6) and
@@ -77,6 +80,27 @@ def sample_by_rejection(
     if size == 0:
         return kept
     return lax.while_loop(cond, body, (key, kept, accept, jnp.asarray(1)))[1]
+
+
+def sample_each_by_rejection(
+    key: Array,
+    propose: Callable[[Array], tuple[Array, Array]],
+    todo: Array,
+    dtype: jnp.dtype,
+) -> Array:
+    """Draws of ``todo``'s shape, each from its own law, keeping its own
+    proposals: round i proposes with ``fold_in(key, i)`` (``propose(key) ↦
+    (values, accept)``, of ``todo``'s shape) until every draw in ``todo`` has
+    accepted one. Draws outside ``todo`` are 0."""
+
+    def step(state: tuple[Array, Array, Array]) -> tuple[Array, Array, Array]:
+        i, kept, done = state
+        values, accept = propose(jax.random.fold_in(key, i))
+        accept = accept & ~done
+        return i + 1, jnp.where(accept, values, kept), done | accept
+
+    start = (jnp.zeros((), jnp.int32), jnp.zeros(todo.shape, dtype), ~todo)
+    return lax.while_loop(lambda s: ~jnp.all(s[-1]), step, start)[1]
 
 
 def fill_open(

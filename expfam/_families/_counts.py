@@ -26,7 +26,7 @@ from expfam._dtypes import observation_like
 from expfam._families._common import as_float, is_integer
 from expfam._family import ExponentialFamily
 from expfam._gamma_draws import log_gamma
-from expfam._rejection import sample_by_rejection
+from expfam._rejection import sample_by_rejection, sample_each_by_rejection
 from expfam._special import softplus, stirling_remainder, stirling_series
 from expfam._validation import describe_value, family_error, int_field, is_concrete
 
@@ -454,12 +454,12 @@ def _rejection(
 
     ``propose(key, shape)`` returns proposals of ``shape`` and whether each is
     accepted. With per-count laws (``shape`` None: the parameters have
-    ``todo``'s shape), each count keeps its own proposals, round i drawing
-    with ``fold_in(key, i)``; counts outside ``todo`` are 0. With one law for
-    all counts of ``shape`` (scalar parameters and ``todo``), the accepted
-    proposals of each round after the first fill the counts still open
-    (:func:`sample_by_rejection`; at least ~3/4 of proposals are accepted, so
-    a third of a batch refills them).
+    ``todo``'s shape), each count keeps its own proposals
+    (:func:`sample_each_by_rejection`); counts outside ``todo`` are 0. With
+    one law for all counts of ``shape`` (scalar parameters and ``todo``), the
+    accepted proposals of each round after the first fill the counts still
+    open (:func:`sample_by_rejection`; at least ~3/4 of proposals are
+    accepted, so a third of a batch refills them).
     """
     if shape is not None:
         size = math.prod(shape)
@@ -471,16 +471,7 @@ def _rejection(
             return counts.reshape(shape).astype(dtype)
 
         return lax.cond(todo, one_law, lambda: jnp.zeros(shape, dtype))
-
-    def step(state: tuple[Array, Array, Array]) -> tuple[Array, Array, Array]:
-        i, counts, done = state
-        k, accept = propose(jax.random.fold_in(key, i), todo.shape)
-        accept = accept & ~done
-        return i + 1, jnp.where(accept, k, counts), done | accept
-
-    start = (jnp.zeros((), jnp.int32), jnp.zeros(todo.shape, dtype), ~todo)
-    _, counts, _ = lax.while_loop(lambda s: ~jnp.all(s[-1]), step, start)
-    return counts
+    return sample_each_by_rejection(key, lambda k: propose(k, todo.shape), todo, dtype)
 
 
 def _uniform_pair(
