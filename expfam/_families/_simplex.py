@@ -293,9 +293,30 @@ def _sample_log_simplex(
 # --------------------------------------------------------------------------- #
 
 
+class _Concentrations(ExponentialFamily):
+    """What the beta and Dirichlet families share: η = α − 1 with A(η) =
+    log B(α), and everything derived from log B in closed form."""
+
+    def log_partition(self, eta: Array) -> Array:
+        return _log_multivariate_beta(eta + 1)
+
+    def kl_divergence(self, eta_p: Array, eta_q: Array) -> Array:
+        closed = _dirichlet_kl(eta_p + 1, eta_q + 1)
+        return _divergence.kl_divergence(self, eta_p, eta_q, closed)
+
+    def entropy(self, eta: Array) -> Array:
+        return _dirichlet_entropy(eta + 1)
+
+    def natural_parameters(self, mu: Array) -> Array:
+        return _concentration_from_mean_log(mu) - 1
+
+    def natural_parameters_guess(self, mu: Array) -> Array:
+        return _concentration_guess(mu) - 1
+
+
 @final
 @dataclasses.dataclass(frozen=True)
-class Beta(ExponentialFamily):
+class Beta(_Concentrations):
     r"""The beta distribution with shapes α and β on (0, 1).
 
     * u(x) = [log x, log(1 − x)]
@@ -320,21 +341,11 @@ class Beta(ExponentialFamily):
         x = as_float(x)
         return jnp.stack([jnp.log(x), jnp.log1p(-x)])
 
-    def log_partition(self, eta: Array) -> Array:
-        return _log_multivariate_beta(eta + 1)
-
     def log_prob(self, eta: Array, x: Array) -> Array:
         x = observation_like(x, eta.dtype)
         pair = jnp.stack([x, 1 - x])
         log_pair = jnp.stack([jnp.log(x), jnp.log1p(-x)])
         return _dirichlet_log_density(eta + 1, pair, log_pair)
-
-    def kl_divergence(self, eta_p: Array, eta_q: Array) -> Array:
-        closed = _dirichlet_kl(eta_p + 1, eta_q + 1)
-        return _divergence.kl_divergence(self, eta_p, eta_q, closed)
-
-    def entropy(self, eta: Array) -> Array:
-        return _dirichlet_entropy(eta + 1)
 
     @property
     def natural_domain(self) -> domains.Domain:
@@ -342,12 +353,6 @@ class Beta(ExponentialFamily):
 
     def in_support(self, x: Array) -> Array:
         return (x > 0) & (x < 1)
-
-    def natural_parameters(self, mu: Array) -> Array:
-        return _concentration_from_mean_log(mu) - 1
-
-    def natural_parameters_guess(self, mu: Array) -> Array:
-        return _concentration_guess(mu) - 1
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         log_x = _sample_log_simplex(key, eta + 1, shape, eta.dtype)[..., 0]
@@ -364,7 +369,7 @@ class Beta(ExponentialFamily):
 
 @final
 @dataclasses.dataclass(frozen=True)
-class Dirichlet(ExponentialFamily):
+class Dirichlet(_Concentrations):
     r"""The Dirichlet distribution with concentration α on the open simplex in ℝᵏ.
 
     * u(x) = log x (all k coordinates)
@@ -398,19 +403,9 @@ class Dirichlet(ExponentialFamily):
     def sufficient_statistics(self, x: Array) -> Array:
         return jnp.log(as_float(x))
 
-    def log_partition(self, eta: Array) -> Array:
-        return _log_multivariate_beta(eta + 1)
-
     def log_prob(self, eta: Array, x: Array) -> Array:
         x = observation_like(x, eta.dtype)
         return _dirichlet_log_density(eta + 1, x, jnp.log(x))
-
-    def kl_divergence(self, eta_p: Array, eta_q: Array) -> Array:
-        closed = _dirichlet_kl(eta_p + 1, eta_q + 1)
-        return _divergence.kl_divergence(self, eta_p, eta_q, closed)
-
-    def entropy(self, eta: Array) -> Array:
-        return _dirichlet_entropy(eta + 1)
 
     @property
     def natural_domain(self) -> domains.Domain:
@@ -426,12 +421,6 @@ class Dirichlet(ExponentialFamily):
 
     def from_free_coordinates(self, v: Array) -> Array:
         return jnp.concatenate([v, 1 - jnp.sum(v, keepdims=True)])
-
-    def natural_parameters(self, mu: Array) -> Array:
-        return _concentration_from_mean_log(mu) - 1
-
-    def natural_parameters_guess(self, mu: Array) -> Array:
-        return _concentration_guess(mu) - 1
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         log_x = _sample_log_simplex(key, eta + 1, shape, eta.dtype)
