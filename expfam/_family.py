@@ -829,7 +829,15 @@ class ExponentialFamily(abc.ABC):
         if not ok.all():
             index = int(np.argmin(ok))
             bad = np.asarray(xs[index])
-            what = "NaN" if np.isnan(bad).any() else "outside the support"
+            if np.isnan(bad).any():
+                what = "NaN"
+            elif _has_subnormal(bad):
+                what = (
+                    "subnormal, which compiled code on CPU reads as 0, and 0 is "
+                    "outside the support (rescale the data)"
+                )
+            else:
+                what = "outside the support"
             where = f"{name}[{index}]" if xs.shape[0] > 1 else name
             raise family_error(self, f"{where}={describe_value(bad)} is {what}")
 
@@ -936,8 +944,32 @@ class ExponentialFamily(abc.ABC):
 # --------------------------------------------------------------------------- #
 
 
+def _has_subnormal(value: np.ndarray) -> bool:
+    if not np.issubdtype(value.dtype, np.floating):
+        return False
+    magnitude = np.abs(value)
+    return bool(np.any((magnitude > 0) & (magnitude < np.finfo(value.dtype).tiny)))
+
+
+def _subnormals_as_zero(xs: Array) -> Array:
+    """``xs`` with every subnormal entry replaced by an exact 0.
+
+    XLA's CPU kernels flush subnormal inputs to zero, but LLVM may fold a
+    pair of comparisons (``(x > 0) & isfinite(x)``) into one on the bits,
+    which does not: the same check of x = 1e-310 came out True in one program
+    and False in another. Reading the data as the rest of compiled code does,
+    as 0, makes the verdict the same in every program. ``|x| < tiny`` holds
+    for a subnormal whether or not it is flushed first.
+    """
+    if not jnp.issubdtype(xs.dtype, jnp.floating):
+        return xs
+    tiny = jnp.finfo(xs.dtype).tiny
+    return jnp.where(jnp.abs(xs) < tiny, jnp.zeros_like(xs), xs)
+
+
 @functools.partial(jax.jit, static_argnums=0)
 def _support_mask(family: ExponentialFamily, xs: Array) -> Array:
+    xs = _subnormals_as_zero(jnp.asarray(xs))
     finite = jax.vmap(lambda x: jnp.all(~jnp.isnan(jnp.asarray(x, float))))(xs)
     return finite & jax.vmap(family.in_support)(xs)
 

@@ -29,6 +29,32 @@ def test_data_outside_the_support_is_named(case):
             case.family.mle(batch)
 
 
+def test_subnormal_data_are_read_as_zero_in_every_check(dtype):
+    """XLA's CPU reads subnormals as 0, but a support check folded by LLVM
+    into a comparison of bits did not: the gamma's ``log_prob`` accepted
+    x = 1e-310 and returned +inf, and its ``average_sufficient_statistics``
+    returned -inf. A subnormal is now 0 to every check: refused where 0 is
+    outside the support, with the reason, and accepted where it is inside."""
+    x = np.finfo(dtype).tiny / 4
+    assert x > 0
+    rest = np.array([0.5, 1.0, 2.0], dtype)
+    batch = np.concatenate([[x], rest]).astype(dtype)
+    for family in (ef.Gamma(), ef.InverseGamma(), ef.Beta(), ef.LogNormal()):
+        eta = family.mle(rest / 4 if isinstance(family, ef.Beta) else rest)
+        with pytest.raises(ValueError, match=r"x=.*subnormal.*reads as 0"):
+            family.log_prob(eta, x)
+        for method in (family.mle, family.average_sufficient_statistics):
+            with pytest.raises(ValueError, match=r"xs\[0\].*subnormal.*reads as 0"):
+                method(batch)
+    normal, exponential = ef.Normal(), ef.Exponential()
+    for family in (normal, exponential):
+        eta = family.mle(rest)
+        np.testing.assert_allclose(
+            family.log_prob(eta, x), family.log_prob(eta, 0.0), rtol=1e-6
+        )
+        assert np.isfinite(family.mle(batch)).all()
+
+
 @pytest.mark.parametrize("case", PARAMS)
 def test_wrong_event_shape_is_named(case):
     eta = natural(case, case.typical, "float32")
