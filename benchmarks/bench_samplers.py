@@ -27,6 +27,13 @@ import numpy as np
 import expfam as ef
 
 
+def _unfolded(value: np.ndarray) -> jax.Array:
+    """``value`` as float32 that XLA cannot constant-fold: folding
+    jax.random.multinomial's reduce-window over constant probabilities takes
+    10 s of compile time."""
+    return jax.lax.optimization_barrier(jnp.asarray(value, jnp.float32))
+
+
 def _cases(n: int, rng: np.random.Generator) -> list[tuple]:
     """(label, family, params, numpy sampler, jax.random sampler or None, rows)."""
     k = 10
@@ -129,7 +136,7 @@ def _cases(n: int, rng: np.random.Generator) -> list[tuple]:
             ef.Categorical(k),
             {"probs": flat},
             lambda: rng.choice(k, n, p=flat),
-            None,
+            lambda key: jax.random.categorical(key, jnp.log(flat), shape=(n,)),
             n,
         ),
         (
@@ -137,7 +144,9 @@ def _cases(n: int, rng: np.random.Generator) -> list[tuple]:
             ef.Multinomial(k, 20),
             {"probs": flat},
             lambda: rng.multinomial(20, flat, rows),
-            None,
+            lambda key: jax.random.multinomial(
+                key, 20, jnp.broadcast_to(_unfolded(flat), (rows, k))
+            ),
             rows,
         ),
         (

@@ -1,5 +1,5 @@
-"""Exactness of the gamma, Poisson, binomial, negative binomial and von Mises
-samplers.
+"""Exactness of the gamma, Poisson, binomial, negative binomial, von Mises,
+categorical and multinomial samplers.
 
 Each case draws once (one compiled sampler per family and dtype) and checks
 the mean and variance against scipy within stated standard errors and a
@@ -21,6 +21,7 @@ import scipy.stats as st
 from scipy import special
 
 import expfam as ef
+from expfam._categorical_draws import categorical_draws, interval_ends
 from expfam._gamma_draws import log_gamma
 from expfam._rejection import fill_open, sample_by_rejection
 
@@ -213,6 +214,98 @@ def test_von_mises_shapes_and_vmap():
     for row, kappa in zip(np.asarray(x, np.float64), kappas, strict=True):
         d = np.angle(np.exp(1j * (row - 0.3)))
         assert st.kstest(d, st.vonmises(kappa).cdf).pvalue > P_MIN
+
+
+def _category_pvalue(counts: np.ndarray, probs: np.ndarray) -> float:
+    """Pearson's test of category counts, the categories expected fewer than
+    20 times lumped into one."""
+    expected = probs * counts.sum()
+    small = expected < 20
+    observed = np.append(counts[~small], counts[small].sum())
+    expected = np.append(expected[~small], expected[small].sum())
+    keep = expected > 0
+    stat = np.sum((observed[keep] - expected[keep]) ** 2 / expected[keep])
+    return float(st.chi2.sf(stat, keep.sum() - 1))
+
+
+_CATEGORY_LAWS = {
+    "flat": np.full(10, 0.1),
+    "spread": np.array([0.3, 0.2, 0.15, 0.1, 0.1, 0.08, 0.04, 0.02, 0.008, 0.002]),
+    "one near 1": np.array([1e-4, 3e-4, 1 - 1.3e-3, 9e-4]),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("law", list(_CATEGORY_LAWS))
+def test_categorical(dtype, law):
+    probs = _CATEGORY_LAWS[law]
+    family = ef.Categorical(len(probs))
+    with jax.enable_x64(dtype == "float64"):
+        eta = family.natural_from(probs=jnp.asarray(probs, dtype))
+        x = np.asarray(_sampler(family, dtype)(jax.random.key(7), eta))
+        actual = np.asarray(family.params_from(eta)["probs"], np.float64)
+    assert x.dtype == np.dtype(dtype)
+    labels = x.astype(np.int64)
+    assert np.all(labels == x) and labels.min() >= 0 and labels.max() < len(probs)
+    counts = np.bincount(labels, minlength=len(probs))
+    assert _category_pvalue(counts, actual) > P_MIN
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_categorical_intervals_hold_each_probability_to_half_a_word(dtype):
+    """Category j owns round(p_j 2^B) of the 2^B words, the largest the rest:
+    each share is p_j to 2^-(B+1) (plus p_j's own rounding), down to
+    p = 1e-9, which float32 Gumbel-argmax (jax.random.categorical) never
+    draws: its noise spans about 19.4, and log(1e-9) is −20.7."""
+    bits = 64 if dtype == "float64" else 32
+    probs = np.array([1e-9, 0.25, 3e-7, 0.5, 0.25 - 3e-7 - 2e-9, 1e-9])
+    with jax.enable_x64(dtype == "float64"):
+        log_p = jnp.log(jnp.asarray(probs, dtype))
+        ends, top = interval_ends(log_p)
+        ends = np.asarray(ends).astype(object)  # exact integers
+        top = int(top)
+    shares = np.diff(np.concatenate([[0], ends]))
+    shares[top] = 2**bits - ends[-1]
+    assert top == 3 and sum(shares) == 2**bits
+    p = np.exp(np.asarray(log_p, np.float64))  # the probabilities as rounded
+    error = np.abs(shares.astype(np.float64) / 2.0**bits - p)
+    eps = np.finfo(dtype).eps
+    assert np.all(error[p < 0.5] <= 2.0 ** -(bits + 1) + 2 * eps * p[p < 0.5])
+    assert error[top] <= len(p) * 2.0 ** -(bits + 1) + 2 * eps
+    assert shares[0] > 0 and shares[-1] > 0
+
+
+def test_categorical_rows_of_eta_are_their_own_laws():
+    """Batched log-probabilities broadcast against the end of ``shape``, as
+    in ``jax.random.categorical``; vmap over the family's η gives the same
+    laws."""
+    family = ef.Categorical(4)
+    probs = np.array([[0.1, 0.2, 0.3, 0.4], [0.7, 0.1, 0.1, 0.1]])
+    eta = jnp.stack([family.natural_from(probs=jnp.asarray(p)) for p in probs])
+    x = categorical_draws(jax.random.key(2), jnp.log(probs), (50_000, 2))
+    y = jax.vmap(lambda e: family.sample(jax.random.key(3), e, (50_000,)))(eta)
+    for column, row, p in zip(np.asarray(x).T, np.asarray(y), probs, strict=True):
+        for labels in (column, row):
+            counts = np.bincount(labels.astype(np.int64), minlength=4)
+            assert _category_pvalue(counts, p) > P_MIN
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [20, 200])  # by inversion, by the binomial chain
+def test_multinomial(dtype, n):
+    """Marginals and the sum of two categories are binomial (the sum checks
+    the joint law: its variance holds the covariance −n p_i p_j)."""
+    probs = _CATEGORY_LAWS["spread"]
+    family = ef.Multinomial(len(probs), n)
+    with jax.enable_x64(dtype == "float64"):
+        eta = family.natural_from(probs=jnp.asarray(probs, dtype))
+        x = np.asarray(_sampler(family, dtype)(jax.random.key(9), eta))
+        actual = np.asarray(family.params_from(eta)["probs"], np.float64)
+    assert x.dtype == np.dtype(dtype) and x.shape == (NUM, len(probs))
+    assert np.all(x.sum(axis=1) == n)
+    for j in (0, 3, 9):
+        _check_law(x[:, j], st.binom(n, actual[j]), upper=n)
+    _check_law(x[:, 1] + x[:, 2], st.binom(n, actual[1] + actual[2]), upper=n)
 
 
 @pytest.mark.parametrize(

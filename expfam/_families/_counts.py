@@ -22,6 +22,7 @@ from jax import lax
 from jax.scipy.special import xlogy
 
 from expfam import _domains as domains
+from expfam._categorical_draws import categorical_draws, multinomial_by_inversion
 from expfam._dtypes import observation_like
 from expfam._families._common import as_float, is_integer
 from expfam._family import ExponentialFamily
@@ -893,8 +894,7 @@ class Categorical(_SoftmaxCounts):
         return jnp.arange(self.k, dtype=jnp.result_type(float))
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
-        labels = jax.random.categorical(key, _logits(eta), shape=shape)
-        return labels.astype(eta.dtype)
+        return categorical_draws(key, _log_probs(eta), shape).astype(eta.dtype)
 
 
 @final
@@ -975,11 +975,22 @@ class Multinomial(_SoftmaxCounts):
         return jnp.asarray(_compositions(self.k, self.n), jnp.result_type(float))
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
+        if self.n <= _MULTINOMIAL_BY_INVERSION:
+            counts = multinomial_by_inversion(key, _log_probs(eta), self.n, shape)
+            return counts.astype(eta.dtype)
         p = jax.nn.softmax(_logits(eta), axis=-1)
         # Broadcast p to the full output shape ourselves: jax's ``shape``
         # argument is documented as the batch prefix but read as the full shape.
         p = jnp.broadcast_to(p, (*shape, self.k))
         return jax.random.multinomial(key, self.n, p, dtype=eta.dtype)
+
+
+# Multinomials of at most this many trials are drawn as n categorical draws
+# (n words, n k comparisons per vector); above, as jax's chain of k − 1
+# binomials, whose cost does not grow with n. Measured (k = 10, 2^20 vectors,
+# float32): 0.08 s against 2.4 at n = 5, 0.3 against 2.0 at n = 20, about
+# even at n = 100, 7.7 against 2.4 at n = 200.
+_MULTINOMIAL_BY_INVERSION = 64
 
 
 @functools.cache
