@@ -22,8 +22,9 @@ from scipy import special
 
 import expfam as ef
 from expfam._categorical_draws import categorical_draws, interval_ends
+from expfam._families._counts import _binomial_counts, _poisson_counts
 from expfam._gamma_draws import log_gamma
-from expfam._rejection import fill_open, sample_by_rejection
+from expfam._rejection import fill_open, sample_by_rejection, sample_each_by_rejection
 
 NUM = 200_000
 # Standard errors allowed for the mean and the variance; the chi-square test's
@@ -325,6 +326,51 @@ def test_rejection_rounds_fill_open_slots_in_order(done, accept, filled):
     got, now_done = fill_open(jnp.asarray(kept), done, jnp.asarray(new), accept)
     np.testing.assert_array_equal(got, filled)
     np.testing.assert_array_equal(now_done, done | (np.array(filled) >= 10))
+
+
+def _randomized_pit(x: np.ndarray, law, rng: np.random.Generator) -> np.ndarray:
+    """F(x − 1) + V p(x), V ~ U(0, 1): uniform when each count x follows its
+    own discrete ``law`` (frozen over arrays of parameters)."""
+    return law.cdf(x - 1) + rng.uniform(size=x.shape) * law.pmf(x)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("share", [0.003, 1.0])
+def test_counts_with_their_own_laws(dtype, share):
+    """Poisson and binomial draws whose laws differ one by one (the negative
+    binomial's gamma-mixed rates). ``share`` of them need rejection, at
+    rates from 10 to 1e4: the open slots are proposed for in place while many
+    are open, then gathered with their laws into smaller rounds. Each draw is
+    tested against its own law by the randomized probability integral
+    transform (Kolmogorov-Smirnov against U(0, 1))."""
+    rng = np.random.default_rng(11)
+    big = rng.uniform(size=NUM) < share
+    rate = np.where(big, 10 ** rng.uniform(1, 4, NUM), 2.0)
+    n = 20_000
+    logit = np.where(big, rng.uniform(-7, 0, NUM), -9.0)  # np from ~2 to 1e4
+    with jax.enable_x64(dtype == "float64"):
+        rate_j, logit_j = jnp.asarray(rate, dtype), jnp.asarray(logit, dtype)
+        x = _poisson_counts(jax.random.key(12), rate_j)
+        y = _binomial_counts(jax.random.key(13), n, logit_j)
+        rate, logit = np.asarray(rate_j, np.float64), np.asarray(logit_j, np.float64)
+    p = special.expit(logit)
+    for counts, law in ((x, st.poisson(rate)), (y, st.binom(n, p))):
+        counts = np.asarray(counts, np.float64)
+        assert np.all(counts == np.round(counts))
+        pit = _randomized_pit(counts, law, rng)
+        assert st.kstest(pit[big], "uniform").pvalue > P_MIN
+        assert st.kstest(pit, "uniform").pvalue > P_MIN
+
+
+def test_own_laws_left_unaccepted_are_nan_and_others_zero():
+    todo = jnp.arange(1000) % 3 == 0
+    law = (jnp.arange(1000.0),)
+
+    def never(key, sub):
+        return sub[0], jnp.zeros(sub[0].shape, bool)
+
+    x = np.asarray(sample_each_by_rejection(jax.random.key(0), never, law, todo, float))
+    assert np.all(np.isnan(x[::3])) and np.all(x[np.arange(1000) % 3 != 0] == 0)
 
 
 def test_rejection_leaves_nan_where_no_proposal_was_accepted():

@@ -446,15 +446,17 @@ def _search(
 
 def _rejection(
     key: Array,
-    propose: Callable[[Array, tuple[int, ...]], tuple[Array, Array]],
+    propose: Callable[[Array, tuple, tuple[int, ...]], tuple[Array, Array]],
+    law: tuple,
     todo: Array,
     dtype: jnp.dtype,
     shape: tuple[int, ...] | None,
 ) -> Array:
     """Counts from a rejection sampler, proposing afresh until all are accepted.
 
-    ``propose(key, shape)`` returns proposals of ``shape`` and whether each is
-    accepted. With per-count laws (``shape`` None: the parameters have
+    ``propose(key, law, shape)`` returns proposals of ``shape`` from ``law``
+    (a tuple of parameter arrays broadcasting to ``shape``) and whether each
+    is accepted. With per-count laws (``shape`` None: the parameters have
     ``todo``'s shape), each count keeps its own proposals
     (:func:`sample_each_by_rejection`); counts outside ``todo`` are 0. With
     one law for all counts of ``shape`` (scalar parameters and ``todo``), the
@@ -467,12 +469,14 @@ def _rejection(
 
         def one_law() -> Array:
             counts = sample_by_rejection(
-                key, lambda k, n: propose(k, (n,)), size, size // 3 + 1
+                key, lambda k, n: propose(k, law, (n,)), size, size // 3 + 1
             )
             return counts.reshape(shape).astype(dtype)
 
         return lax.cond(todo, one_law, lambda: jnp.zeros(shape, dtype))
-    return sample_each_by_rejection(key, lambda k: propose(k, todo.shape), todo, dtype)
+    return sample_each_by_rejection(
+        key, lambda k, sub: propose(k, sub, sub[0].shape), law, todo, dtype
+    )
 
 
 def _uniform_pair(
@@ -527,7 +531,8 @@ def _poisson_rejection(
     a = -0.059 + 0.02483 * b
     log_alpha = jnp.log(_HAT_MARGIN * (1.1239 + 1.1328 / (b - 3.4)))
 
-    def propose(key: Array, shape: tuple[int, ...]) -> tuple[Array, Array]:
+    def propose(key: Array, law: tuple, shape: tuple[int, ...]) -> tuple[Array, Array]:
+        rate, base, frac, a, b, log_alpha = law
         step, u_s, log_hat = _transformed_proposal(
             key, shape, a, b, frac, 0.43, log_alpha
         )
@@ -535,7 +540,8 @@ def _poisson_rejection(
         under = log_hat <= _poisson_log_prob(k, step - frac, rate)
         return k, (u_s > 0) & (k >= 0) & under
 
-    return _rejection(key, propose, todo, rate.dtype, shape)
+    law = (rate, base, frac, a, b, log_alpha)
+    return _rejection(key, propose, law, todo, rate.dtype, shape)
 
 
 def _poisson_counts(
@@ -597,7 +603,8 @@ def _binomial_rejection(
     mode_step = jnp.floor(frac + p)  # m − ⌊np⌋
     log_mode = _binomial_log_prob(base + mode_step, mode_step - frac, n, mean, mean_q)
 
-    def propose(key: Array, shape: tuple[int, ...]) -> tuple[Array, Array]:
+    def propose(key: Array, law: tuple, shape: tuple[int, ...]) -> tuple[Array, Array]:
+        mean, mean_q, base, frac, a, b, log_alpha, log_mode = law
         step, u_s, log_hat = _transformed_proposal(
             key, shape, a, b, frac, 0.5, log_alpha
         )
@@ -606,7 +613,8 @@ def _binomial_rejection(
         inside = (u_s > 0) & (k >= 0) & (k <= n)
         return k, inside & (log_hat <= log_ratio)
 
-    return _rejection(key, propose, todo, mean.dtype, shape)
+    law = (mean, mean_q, base, frac, a, b, log_alpha, log_mode)
+    return _rejection(key, propose, law, todo, mean.dtype, shape)
 
 
 def _binomial_counts(
