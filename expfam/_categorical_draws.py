@@ -25,6 +25,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from expfam import _random
+
 Array = jax.Array
 
 
@@ -61,7 +63,7 @@ def categorical_draws(key: Array, log_probs: Array, shape: tuple[int, ...]) -> A
     """
     ends, top = interval_ends(log_probs)
     k = ends.shape[-1]
-    r = jax.random.bits(key, shape, ends.dtype)
+    r = _random.bits(key, shape, ends.dtype)
     below = jnp.sum(
         (jnp.broadcast_to(ends, (*shape, k)) <= r[..., None]).astype(jnp.int32),
         axis=-1,
@@ -82,7 +84,7 @@ def multinomial_by_inversion(
     """
     ends, top = interval_ends(log_probs)
     k = ends.shape[-1]
-    r = jax.random.bits(key, (*shape, n), ends.dtype)
+    r = _random.bits(key, (*shape, n), ends.dtype)
     ends = jnp.broadcast_to(ends, (*shape, k))
     below = jnp.sum((r[..., None, :] < ends[..., :, None]).astype(jnp.int32), axis=-1)
     counts = jnp.diff(below, axis=-1, prepend=0)

@@ -11,8 +11,8 @@ may fill any slot still open. After a first round that keeps each accepted
 proposal in place, each further round proposes a smaller batch (``refill``)
 and its accepted proposals fill the open slots in order (:func:`fill_open`):
 with ``refill`` sized to the expected rejections, one more round usually
-finishes. Each column of the draws (the trailing axes) may have its own law;
-slots are filled from proposals of the same column.
+finishes. Each row of the draws (the leading axes; the draws run along the
+last) may have its own law; slots are filled from proposals of the same row.
 
 Draws whose laws differ one by one (the negative binomial's gamma-mixed
 Poisson rates) must keep their own proposals: :func:`sample_each_by_rejection`.
@@ -47,28 +47,28 @@ def sample_by_rejection(
     size: int,
     refill: int,
 ) -> Array:
-    """``size`` accepted draws along axis 0.
+    """``size`` accepted draws along the last axis.
 
     Args:
       key: a PRNG key.
-      propose: ``(key, n) ↦ (values, accept)``, n proposals along axis 0 (both
-        of shape ``(n, *columns)``) and whether each is accepted. A proposal
-        whose law is not defined (a NaN parameter) should be accepted with a
-        NaN value, so the rounds end.
+      propose: ``(key, n) ↦ (values, accept)``, n proposals along the last
+        axis (both of shape ``(*rows, n)``) and whether each is accepted. A
+        proposal whose law is not defined (a NaN parameter) should be
+        accepted with a NaN value, so the rounds end.
       size: the number of draws (static).
       refill: proposals per round after the first (static, clipped to
         ``size``).
 
     Returns:
-      The accepted values, shape ``(size, *columns)``.
+      The accepted values, shape ``(*rows, size)``.
     """
     refill = max(1, min(refill, size))
     first_key, key = jax.random.split(key)
     values, accept = propose(first_key, size)
     kept = jnp.where(accept, values, jnp.nan)
     fill = fill_open
-    for _ in range(values.ndim - 1):  # one law per column: fill column by column
-        fill = jax.vmap(fill, in_axes=-1, out_axes=-1)
+    for _ in range(values.ndim - 1):  # one law per row: fill row by row
+        fill = jax.vmap(fill)
 
     def cond(state: tuple[Array, Array, Array, Array]) -> Array:
         _, _, done, rounds = state

@@ -11,6 +11,7 @@ import jax.numpy as jnp
 from jax.scipy.special import i0e, i1e
 
 from expfam import _domains as domains
+from expfam import _random
 from expfam._dtypes import observation_like
 from expfam._families._common import as_float
 from expfam._family import ExponentialFamily
@@ -240,8 +241,8 @@ def _von_mises_angle(key: Array, kappa: Array, shape: tuple[int, ...]) -> Array:
 
     def propose(key: Array, n: int) -> tuple[Array, Array]:
         k1, k2 = jax.random.split(key)
-        u1 = jax.random.uniform(k1, (n,), dtype)
-        u2 = jax.random.uniform(k2, (n,), dtype)
+        u1 = _random.uniform(k1, (n,), dtype)
+        u2 = _random.uniform(k2, (n,), dtype)
         # z = cos πU₁ = c² − s² and 1 − z = 2s², with (c, s) at πU₁/2.
         c, s = cos_sin((0.5 * math.pi) * u1)
         z = (c - s) * (c + s)
@@ -257,7 +258,7 @@ def _von_mises_angle(key: Array, kappa: Array, shape: tuple[int, ...]) -> Array:
     one_minus_f = sample_by_rejection(key, propose, size, (3 * size) // 4)
     one_minus_f = one_minus_f.reshape(shape)
     theta = 2 * jnp.arcsin(jnp.sqrt(jnp.clip(0.5 * one_minus_f, 0, 1)))
-    negative = jax.random.uniform(sign_key, shape, dtype) < 0.5
+    negative = _random.uniform(sign_key, shape, dtype) < 0.5
     return jnp.where(negative, -theta, theta)
 
 

@@ -22,6 +22,7 @@ from jax import lax
 from jax.scipy.special import xlogy
 
 from expfam import _domains as domains
+from expfam import _random
 from expfam._categorical_draws import categorical_draws, multinomial_by_inversion
 from expfam._dtypes import observation_like
 from expfam._families._common import as_float, is_integer
@@ -483,7 +484,7 @@ def _uniform_pair(
     key: Array, shape: tuple[int, ...], dtype: jnp.dtype
 ) -> tuple[Array, Array]:
     """U ~ U(−½, ½) and V ~ U(0, 1), independent, of ``shape`` and ``dtype``."""
-    u, v = jax.random.uniform(key, (2, *shape), dtype)
+    u, v = _random.uniform(key, (2, *shape), dtype)
     return u - 0.5, v
 
 
@@ -560,7 +561,7 @@ def _poisson_counts(
 
     def search() -> Array:
         lam = jnp.broadcast_to(jnp.where(small, rate, 0.0), out_shape)
-        u = jax.random.uniform(search_key, out_shape, rate.dtype)
+        u = _random.uniform(search_key, out_shape, rate.dtype)
         todo = jnp.broadcast_to(small, out_shape)
         return _search(u, jnp.exp(-lam), lambda k: lam / (k + 1), todo, math.inf)
 
@@ -639,7 +640,7 @@ def _binomial_counts(
         odds = jnp.broadcast_to(jnp.exp(-jnp.abs(eta)), out_shape)  # p / q
         first = jnp.exp(-n * softplus(-jnp.abs(eta)))  # qⁿ
         first = jnp.broadcast_to(first, out_shape)
-        u = jax.random.uniform(search_key, out_shape, eta.dtype)
+        u = _random.uniform(search_key, out_shape, eta.dtype)
         todo = jnp.broadcast_to(small, out_shape)
         return _search(u, first, lambda k: (n - k) / (k + 1) * odds, todo, n)
 

@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import digamma, gammaln
 
-from expfam import _divergence
+from expfam import _divergence, _random
 from expfam import _domains as domains
 from expfam._dtypes import observation_like
 from expfam._families._common import (
@@ -202,7 +202,7 @@ def _exponential_draws(key: Array, rate: Array, shape: tuple[int, ...]) -> Array
     """
     dtype = rate.dtype
     tiny = jnp.finfo(dtype).tiny
-    uniform = jax.random.uniform(key, shape, dtype, minval=tiny, maxval=1.0)
+    uniform = _random.uniform(key, shape, dtype, minval=tiny, maxval=1.0)
     return -jnp.log(uniform) / rate
 
 

@@ -13,6 +13,7 @@ import jax.numpy as jnp
 from jax.scipy.special import exp1
 
 from expfam import _domains as domains
+from expfam import _random
 from expfam._dtypes import observation_like
 from expfam._families._common import (
     CENTER_ROWS,
@@ -151,7 +152,7 @@ def _normal_log_density(eta: Array, t: Array) -> Array:
 
 def _normal_draws(key: Array, eta: Array, shape: tuple[int, ...]) -> Array:
     mean, variance = _normal_params(eta)
-    z = jax.random.normal(key, shape, eta.dtype)
+    z = _random.normal(key, shape, eta.dtype)
     return mean + jnp.sqrt(variance) * z
 
 
@@ -301,9 +302,13 @@ class MultivariateNormal(_LocationMoments, ExponentialFamily):
     ) -> Array:
         p = self._params_from(eta)
         chol = jnp.linalg.cholesky(p["covariance"])
-        z = jax.random.normal(key, (*shape, self.d), eta[0].dtype)
-        mean = jnp.reshape(p["mean"], (1,) * len(shape) + (self.d,))
-        return mean + matmul(z, chol.T)
+        # z with the draws on its last axis, contracted on its first: XLA's
+        # CPU code for normals of shape (n, d) is up to 12x slower for some d
+        # (d = 10: 2^17 draws took 23 ms, this 6); z's order is jax's for
+        # the shape (d, n).
+        z = _random.normal(key, (self.d, math.prod(shape)), eta[0].dtype)
+        x = einsum("jn,ij->ni", z, chol).reshape(*shape, self.d)
+        return jnp.reshape(p["mean"], (1,) * len(shape) + (self.d,)) + x
 
     def _conventional_problem(self, **params: Array) -> str | None:
         return asymmetry_problem("covariance", params["covariance"])
@@ -551,10 +556,10 @@ class InverseGaussian(ExponentialFamily):
         p = self._params_from(eta)
         mean, lam = p["mean"], p["shape"]
         normal_key, uniform_key = jax.random.split(key)
-        nu = jax.random.normal(normal_key, shape, eta.dtype)
+        nu = _random.normal(normal_key, shape, eta.dtype)
         a = mean * nu * nu / (2 * lam)
         b = 1 + a + jnp.sqrt(a) * jnp.sqrt(a + 2)
-        u = jax.random.uniform(uniform_key, shape, eta.dtype)
+        u = _random.uniform(uniform_key, shape, eta.dtype)
         return within_positive(jnp.where(u * (b + 1) <= b, mean / b, mean * b))
 
     def _natural_from(self, mean: Array, shape: Array) -> Array:

@@ -14,6 +14,7 @@ import numpy as np
 from jax.scipy.special import digamma, multigammaln
 
 from expfam import _domains as domains
+from expfam import _random
 from expfam._dtypes import observation_like
 from expfam._families._common import CENTER_ROWS, as_float, asymmetry_problem
 from expfam._family import ExponentialFamily
@@ -468,7 +469,7 @@ class Wishart(ExponentialFamily):
         half_dofs = (df - jnp.arange(d, dtype=dtype)) / 2
         log_g = log_gamma(chi_key, half_dofs, (*shape, d), dtype)
         diagonal = jnp.exp(0.5 * (log_g + _LOG_2))
-        below = jnp.tril(jax.random.normal(normal_key, (*shape, d, d), dtype), -1)
+        below = jnp.tril(_random.normal(normal_key, (*shape, d, d), dtype), -1)
         eye = jnp.eye(d, dtype=dtype).reshape((1,) * len(shape) + (d, d))
         b = einsum("ij,...jk->...ik", factor, below + diagonal[..., None] * eye)
         return _symmetric(matmul(b, jnp.swapaxes(b, -1, -2)))
