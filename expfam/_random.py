@@ -5,6 +5,10 @@ values), but XLA's CPU code for a shape with a short trailing axis is slower:
 2^17 × 10 uniforms took 2.1× as long as 1 310 720 reshaped, normals 1.2×,
 2^14 × 10 × 10 uniforms 3× (medians of 21 alternating pairs, jaxlib 0.10.2).
 The samplers draw through these wrappers, which keep jax's values for a key.
+They do not cure everything: XLA moves the reshape ahead of the elementwise
+work, and jax's normals of shape (n, 10) stay ~4x slower than flat ones
+(``erf_inv`` on such a shape: 12x). Samplers with an event axis therefore
+keep their draws on the last axis (the multivariate normal's z is (d, n)).
 """
 
 from __future__ import annotations
