@@ -128,12 +128,7 @@ def sample_each_by_rejection(
 
     def gathered(m: int) -> Callable[[Array, Array, Array], tuple[Array, Array]]:
         def round_(i: Array, kept: Array, open_: Array) -> tuple[Array, Array]:
-            rank = _running_count(open_) - 1
-            index = (
-                jnp.zeros(m, jnp.int32)
-                .at[jnp.where(open_, rank, m)]
-                .set(jnp.arange(size, dtype=jnp.int32), mode="drop")
-            )
+            index = _first_positions(open_, m)
             sub_law = jax.tree_util.tree_map(lambda p: p[index], flat)
             values, accept = propose(jax.random.fold_in(key, i), sub_law)
             accept = accept & (jnp.arange(m) < jnp.sum(open_, dtype=jnp.int32))
@@ -168,16 +163,22 @@ def fill_open(
     entries of ``new``, in order, as far as they go (1-D arrays; ``new`` may
     be shorter than ``kept``). Returns the slots and which are now filled."""
     slot_rank = _running_count(~done) - 1
-    proposal_rank = _running_count(accept) - 1
     n = new.shape[0]
-    # The index of the accepted proposal of each rank (rank n: dropped).
-    index = jnp.zeros(n, jnp.int32)
-    index = index.at[jnp.where(accept, proposal_rank, n)].set(
-        jnp.arange(n, dtype=jnp.int32), mode="drop"
-    )
+    index = _first_positions(accept, n)  # the accepted proposal of each rank
     take = ~done & (slot_rank < jnp.sum(accept, dtype=jnp.int32))
     source = index[jnp.clip(slot_rank, 0, n - 1)]
     return jnp.where(take, new[source], kept), done | take
+
+
+def _first_positions(flags: Array, m: int) -> Array:
+    """The positions of the first m True entries of the 1-D ``flags``, in
+    order (0 past the last one)."""
+    rank = _running_count(flags) - 1
+    return (
+        jnp.zeros(m, jnp.int32)
+        .at[jnp.where(flags, rank, m)]  # rank m and beyond: dropped
+        .set(jnp.arange(flags.shape[0], dtype=jnp.int32), mode="drop")
+    )
 
 
 def _running_count(flags: Array) -> Array:
