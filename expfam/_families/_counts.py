@@ -445,6 +445,28 @@ def _search(
     return k
 
 
+def _counts_by_search(
+    key: Array,
+    small: Array,
+    shape: tuple[int, ...],
+    dtype: jnp.dtype,
+    law: Callable[[], tuple[Array, Callable[[Array], Array]]],
+    last: float,
+) -> Array:
+    """Counts of ``shape`` and ``dtype`` by :func:`_search` where ``small``
+    (broadcast to ``shape``), 0 elsewhere. ``law()`` gives P(0) and k ↦ P(k + 1) / P(k)
+    (broadcasting to ``shape``). The search draws its uniforms up front, so
+    it runs, and ``law`` is computed, only when some count needs it."""
+
+    def search() -> Array:
+        first, ratio = law()
+        first = jnp.broadcast_to(first, shape)
+        u = _random.uniform(key, shape, dtype)
+        return _search(u, first, ratio, jnp.broadcast_to(small, shape), last)
+
+    return lax.cond(jnp.any(small), search, lambda: jnp.zeros(shape, dtype))
+
+
 def _rejection(
     key: Array,
     propose: Callable[[Array, tuple, tuple[int, ...]], tuple[Array, Array]],
@@ -559,15 +581,13 @@ def _poisson_counts(
     large = (rate >= _REJECTION_MIN_MEAN) & jnp.isfinite(rate)
     out_shape = rate.shape if shape is None else shape
 
-    def search() -> Array:
-        lam = jnp.broadcast_to(jnp.where(small, rate, 0.0), out_shape)
-        u = _random.uniform(search_key, out_shape, rate.dtype)
-        todo = jnp.broadcast_to(small, out_shape)
-        return _search(u, jnp.exp(-lam), lambda k: lam / (k + 1), todo, math.inf)
+    def law() -> tuple[Array, Callable[[Array], Array]]:
+        lam = jnp.where(small, rate, 0.0)
+        return jnp.exp(-lam), lambda k: lam / (k + 1)
 
-    # The search draws its uniforms up front: skip it when no rate needs it.
-    zeros = jnp.zeros(out_shape, rate.dtype)
-    by_search = lax.cond(jnp.any(small), search, lambda: zeros)
+    by_search = _counts_by_search(
+        search_key, small, out_shape, rate.dtype, law, math.inf
+    )
     by_rejection = _poisson_rejection(rejection_key, rate, large, shape)
     return jnp.where(small, by_search, jnp.where(large, by_rejection, rate))
 
@@ -636,21 +656,17 @@ def _binomial_counts(
     large = mean >= _REJECTION_MIN_MEAN  # neither when η is NaN
     out_shape = eta.shape if shape is None else shape
 
-    def search() -> Array:
-        odds = jnp.broadcast_to(jnp.exp(-jnp.abs(eta)), out_shape)  # p / q
+    def law() -> tuple[Array, Callable[[Array], Array]]:
+        odds = jnp.exp(-jnp.abs(eta))  # p / q
         first = jnp.exp(-n * softplus(-jnp.abs(eta)))  # qⁿ
-        first = jnp.broadcast_to(first, out_shape)
-        u = _random.uniform(search_key, out_shape, eta.dtype)
-        todo = jnp.broadcast_to(small, out_shape)
-        return _search(u, first, lambda k: (n - k) / (k + 1) * odds, todo, n)
+        return first, lambda k: (n - k) / (k + 1) * odds
 
-    zeros = jnp.zeros(out_shape, eta.dtype)
-    by_search = lax.cond(jnp.any(small), search, lambda: zeros)
+    by_search = _counts_by_search(search_key, small, out_shape, eta.dtype, law, n)
     if n >= 2 * _REJECTION_MIN_MEAN:
         q = jax.nn.sigmoid(jnp.abs(eta))
         by_rejection = _binomial_rejection(rejection_key, n, p, q, large, shape)
     else:  # np ≤ n / 2 < 10: never needed
-        by_rejection = zeros
+        by_rejection = jnp.zeros(out_shape, eta.dtype)
     x = jnp.where(small, by_search, jnp.where(large, by_rejection, mean))
     return jnp.where(eta > 0, n - x, x)
 
@@ -906,6 +922,15 @@ class Categorical(_SoftmaxCounts):
         return categorical_draws(key, _log_probs(eta), shape).astype(eta.dtype)
 
 
+# Multinomials of at most this many trials per category are drawn as n
+# categorical draws (n words and a (*shape, k) comparison per trial); above,
+# as jax's chain of k − 1 binomials, whose cost does not grow with n.
+# Measured on 2^17 vectors (float32), inversion against the chain, in ms:
+# k = 3: 107/82 at n = 64; k = 10: 110/368 at 64, 497/275 at 256; k = 30:
+# 318/1245 at 128, 1481/1043 at 512. The two cross near n = 16 k.
+_INVERSION_TRIALS_PER_CATEGORY = 16
+
+
 @final
 @dataclasses.dataclass(frozen=True)
 class Multinomial(_SoftmaxCounts):
@@ -992,15 +1017,6 @@ class Multinomial(_SoftmaxCounts):
         # argument is documented as the batch prefix but read as the full shape.
         p = jnp.broadcast_to(p, (*shape, self.k))
         return jax.random.multinomial(key, self.n, p, dtype=eta.dtype)
-
-
-# Multinomials of at most this many trials per category are drawn as n
-# categorical draws (n words and a (*shape, k) comparison per trial); above,
-# as jax's chain of k − 1 binomials, whose cost does not grow with n.
-# Measured on 2^17 vectors (float32), inversion against the chain, in ms:
-# k = 3: 107/82 at n = 64; k = 10: 110/368 at 64, 497/275 at 256; k = 30:
-# 318/1245 at 128, 1481/1043 at 512. The two cross near n = 16 k.
-_INVERSION_TRIALS_PER_CATEGORY = 16
 
 
 @functools.cache
