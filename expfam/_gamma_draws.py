@@ -13,7 +13,8 @@ Here all draws propose at once:
 * for a < 1, log G_a = log G_(a+1) + log(U)/a, U ∈ (0, 1] (in logs: tiny a
   underflow G itself, not its log);
 * rejected draws are proposed again in rounds (:mod:`expfam._rejection`),
-  each column of ``a`` (its trailing axes) being one law.
+  each entry of ``a`` (the trailing axes of the draws) being one law, its
+  draws along one row of the rounds.
 
 The derivative in a is the implicit one of the draw's own distribution
 function F: dG/da = −(∂F/∂a) / (∂F/∂G) (``lax.random_gamma_grad``), as
@@ -62,16 +63,16 @@ def _log_gamma(key: Array, a: Array, lead: tuple[int, ...]) -> Array:
     size = math.prod(lead)
     # One law per row, the draws along it: XLA's CPU code for normals of
     # shape (n, c) is up to 12x slower than for (c, n) at some c (c = 10).
-    columns = a.reshape(-1, 1)
-    columns = jnp.where(columns > 0, columns, jnp.nan)  # a ≤ 0 is no law
-    boost = columns < 1
-    d = jnp.where(boost, columns + 1, columns) - 1 / 3
+    rows = a.reshape(-1, 1)
+    rows = jnp.where(rows > 0, rows, jnp.nan)  # a ≤ 0 is no law
+    boost = rows < 1
+    d = jnp.where(boost, rows + 1, rows) - 1 / 3
     c = lax.rsqrt(9 * d)
     log_d = jnp.log(d)
 
     def propose(key: Array, n: int) -> tuple[Array, Array]:
         z_key, u_key = jax.random.split(key)
-        z = _random.normal(z_key, (columns.size, n), a.dtype)
+        z = _random.normal(z_key, (rows.size, n), a.dtype)
         log_u = jnp.log(_random.uniform(u_key, z.shape, a.dtype))
         w = c * z
         inside = w > -1
@@ -88,7 +89,7 @@ def _log_gamma(key: Array, a: Array, lead: tuple[int, ...]) -> Array:
 
     def boosted(log_g: Array) -> Array:
         u = 1 - _random.uniform(boost_key, log_g.shape, a.dtype)  # (0, 1]
-        return jnp.where(boost, log_g + jnp.log(u) / columns, log_g)
+        return jnp.where(boost, log_g + jnp.log(u) / rows, log_g)
 
     # Most calls have a ≥ 1 throughout: no uniforms drawn for nothing.
     log_g = lax.cond(jnp.any(boost), boosted, lambda log_g: log_g, log_g)

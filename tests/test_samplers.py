@@ -64,9 +64,13 @@ def _chi2_pvalue(x: np.ndarray, dist, bins: int = 40) -> float:
     counts = np.diff(
         np.concatenate([[0], np.searchsorted(np.sort(x), edges, "right"), [len(x)]])
     )
-    expected = probs * len(x)
+    return _pearson_pvalue(counts, probs * len(x))
+
+
+def _pearson_pvalue(observed: np.ndarray, expected: np.ndarray) -> float:
+    """Pearson's chi-square test over the cells expected more than 0 times."""
     keep = expected > 0
-    stat = np.sum((counts[keep] - expected[keep]) ** 2 / expected[keep])
+    stat = np.sum((observed[keep] - expected[keep]) ** 2 / expected[keep])
     return float(st.chi2.sf(stat, keep.sum() - 1))
 
 
@@ -223,10 +227,7 @@ def _category_pvalue(counts: np.ndarray, probs: np.ndarray) -> float:
     expected = probs * counts.sum()
     small = expected < 20
     observed = np.append(counts[~small], counts[small].sum())
-    expected = np.append(expected[~small], expected[small].sum())
-    keep = expected > 0
-    stat = np.sum((observed[keep] - expected[keep]) ** 2 / expected[keep])
-    return float(st.chi2.sf(stat, keep.sum() - 1))
+    return _pearson_pvalue(observed, np.append(expected[~small], expected[small].sum()))
 
 
 _CATEGORY_LAWS = {
